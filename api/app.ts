@@ -1,0 +1,70 @@
+// The API as a Fastify plugin. api/server.ts owns the process (listen, signals);
+// tests register this plugin on their own instance and use inject().
+import path from 'node:path';
+import fs from 'node:fs';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import sensible from '@fastify/sensible';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import type { Client } from '@temporalio/client';
+import type { PrismaClient } from '../prisma/client';
+import type { ApiConfig } from '../scripts/lib/config';
+import { ErrorResponse } from './schemas';
+import errorsPlugin from './plugins/errors';
+import authPlugin from './plugins/auth';
+import healthRoutes from './routes/health';
+import authRoutes from './routes/auth';
+import transferRoutes from './routes/transfers';
+import taskRoutes from './routes/tasks';
+import policyRoutes from './routes/policies';
+
+export interface AppOptions {
+  prisma: PrismaClient;
+  temporal: Client;
+  config: Pick<
+    ApiConfig,
+    'DEMO_MODE' | 'JWT_EXPIRES_IN' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'
+  > & { JWT_SECRET: string };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppOptions;
+  }
+}
+
+const WEB_DIR = path.join(__dirname, '..', 'web');
+
+const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opts) => {
+  fastify.decorate('deps', opts);
+  fastify.addSchema(ErrorResponse);
+  await fastify.register(sensible);
+  await fastify.register(errorsPlugin);
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Intercompany transfer confirmation API',
+        description: 'Transfers between entities of a group, confirmed by the receiver within a deadline.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  await fastify.register(authPlugin);
+  await fastify.register(healthRoutes);
+  await fastify.register(authRoutes, { prefix: '/api' });
+  await fastify.register(transferRoutes, { prefix: '/api' });
+  await fastify.register(taskRoutes, { prefix: '/api' });
+  await fastify.register(policyRoutes, { prefix: '/api' });
+  if (fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
+    await fastify.register(fastifyStatic, { root: WEB_DIR, prefix: '/', index: 'index.html', maxAge: '1h' });
+  }
+};
+
+export default fp(app, { name: 'ic-confirm-app', fastify: '5.x' });

@@ -1,0 +1,69 @@
+// JWT authentication (@fastify/jwt, HS256 only, issuer and audience checked) and the
+// acting user: loaded from the database on every request, so a disabled user's token
+// stops working at once.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import jwt from '@fastify/jwt';
+import type { Actor } from '../../workflows/types';
+
+export interface AuthUser extends Actor {
+  username: string;
+  entityCodes: Map<string, string>;
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; name: string };
+    user: { sub: string; name: string };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate: (request: FastifyRequest) => Promise<void>;
+    requireHq: (request: FastifyRequest) => Promise<void>;
+  }
+  interface FastifyRequest {
+    actor: AuthUser;
+  }
+}
+
+export default fp(async function auth(fastify: FastifyInstance) {
+  const { config, prisma } = fastify.deps;
+  await fastify.register(jwt, {
+    secret: config.JWT_SECRET,
+    sign: { algorithm: 'HS256', expiresIn: config.JWT_EXPIRES_IN, iss: config.JWT_ISSUER, aud: config.JWT_AUDIENCE },
+    verify: { algorithms: ['HS256'], allowedIss: config.JWT_ISSUER, allowedAud: config.JWT_AUDIENCE },
+  });
+  fastify.decorateRequest('actor', null as unknown as AuthUser);
+
+  fastify.decorate('authenticate', async (request: FastifyRequest) => {
+    try {
+      await request.jwtVerify();
+    } catch (err) {
+      throw fastify.httpErrors.unauthorized(`invalid or expired token: ${(err as Error).message}`);
+    }
+    const user = await prisma.user.findUnique({
+      where: { id: request.user.sub },
+      include: { memberships: { include: { entity: { select: { id: true, code: true } } } } },
+    });
+    if (!user || !user.active) throw fastify.httpErrors.unauthorized('user is disabled or no longer exists');
+    request.actor = {
+      userId: user.id,
+      name: user.displayName,
+      username: user.username,
+      groupRole: user.groupRole,
+      memberships: user.memberships.map((m) => ({ entityId: m.entityId, role: m.role })),
+      entityCodes: new Map(user.memberships.map((m) => [m.entity.id, m.entity.code])),
+      ip: request.ip,
+      requestId: String(request.id),
+    };
+  });
+
+  fastify.decorate('requireHq', async (request: FastifyRequest) => {
+    await fastify.authenticate(request);
+    if (request.actor.groupRole !== 'HQ_FINANCE' && request.actor.groupRole !== 'ADMIN') {
+      throw fastify.httpErrors.forbidden('HQ finance only');
+    }
+  });
+});

@@ -1,0 +1,267 @@
+// Reads transfers and tasks from Postgres (scoped to what the user may see) and sends
+// actions to the transfer's workflow, mapping its errors to HTTP statuses.
+import type { FastifyInstance } from 'fastify';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  isGrpcServiceError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import Decimal from 'decimal.js';
+import { Prisma } from '../prisma/client';
+import type { AuthUser } from './plugins/auth';
+import type { CreateTransferBody } from './schemas';
+import { amountConsistent, durationMs } from '../workflows/matching';
+import { transferWorkflow } from '../workflows/transfer';
+import type { Difference } from '../workflows/types';
+
+const iso = (d: Date) => d.toISOString();
+const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null);
+const str = (d: Prisma.Decimal | null) => (d === null ? null : d.toString());
+
+export const transferInclude = {
+  senderEntity: { select: { id: true, code: true, name: true } },
+  receiverEntity: { select: { id: true, code: true, name: true } },
+  createdBy: { select: { id: true, displayName: true } },
+} satisfies Prisma.TransferInclude;
+type TransferRow = Prisma.TransferGetPayload<{ include: typeof transferInclude }>;
+
+export function workflowIdFor(senderCode: string, externalRef: string): string {
+  return `transfer:${senderCode}:${externalRef}`;
+}
+
+/** Transfers the user may see: HQ sees all; others those where one of their entities is a party. */
+export function transferScope(actor: AuthUser): Prisma.TransferWhereInput {
+  if (actor.groupRole) return {};
+  const mine = actor.memberships.map((m) => m.entityId);
+  return { OR: [{ senderEntityId: { in: mine } }, { receiverEntityId: { in: mine } }] };
+}
+
+export function toSummary(t: TransferRow, now = Date.now()) {
+  return {
+    id: t.id,
+    workflowId: t.workflowId,
+    senderEntity: t.senderEntity,
+    receiverEntity: t.receiverEntity,
+    type: t.type,
+    externalRef: t.externalRef,
+    quantity: str(t.quantity),
+    unit: t.unit,
+    unitPrice: str(t.unitPrice),
+    amount: t.amount.toString(),
+    currency: t.currency,
+    documentDate: day(t.documentDate)!,
+    period: t.period,
+    memo: t.memo,
+    status: t.status,
+    dueAt: iso(t.dueAt),
+    overdue: t.status === 'PENDING' && t.dueAt.getTime() < now,
+    level: t.level,
+    escalationLevel: t.escalationLevel,
+    createdBy: { id: t.createdBy.id, name: t.createdBy.displayName },
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+  };
+}
+
+export type TaskRow = Prisma.TaskGetPayload<object>;
+
+export async function taskViews(fastify: FastifyInstance, tasks: TaskRow[], now = Date.now()) {
+  const { prisma } = fastify.deps;
+  const userIds = [...new Set(tasks.flatMap((t) => [t.assigneeId, t.delegatedToId, t.actedById, t.onBehalfOfId]).filter((x): x is string => !!x))];
+  const entityIds = [...new Set(tasks.map((t) => t.candidateEntityId).filter((x): x is string => !!x))];
+  const [users, entities] = await Promise.all([
+    userIds.length ? prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true, displayName: true } }) : [],
+    entityIds.length ? prisma.entity.findMany({ where: { id: { in: entityIds } }, select: { id: true, code: true, name: true } }) : [],
+  ]);
+  const u = new Map(users.map((x) => [x.id, { id: x.id, name: x.displayName }]));
+  const e = new Map(entities.map((x) => [x.id, x]));
+  const ref = (id: string | null) => (id ? (u.get(id) ?? { id, name: '?' }) : null);
+  return tasks.map((t) => ({
+    id: t.id,
+    transferId: t.transferId,
+    kind: t.kind,
+    status: t.status,
+    level: t.level,
+    escalationLevel: t.escalationLevel,
+    assignee: ref(t.assigneeId),
+    delegatedTo: ref(t.delegatedToId),
+    onBehalfOf: ref(t.onBehalfOfId),
+    candidateEntity: t.candidateEntityId ? (e.get(t.candidateEntityId) ?? null) : null,
+    candidateRole: t.candidateRole,
+    candidateGroupRole: t.candidateGroupRole,
+    dueAt: iso(t.dueAt),
+    timeLeftMs: t.dueAt.getTime() - now,
+    overdue: t.status === 'OPEN' && t.dueAt.getTime() < now,
+    outcome: t.outcome,
+    actedBy: ref(t.actedById),
+    actedAt: t.actedAt ? iso(t.actedAt) : null,
+    comment: t.comment,
+    createdAt: iso(t.createdAt),
+  }));
+}
+
+export async function loadTransfer(fastify: FastifyInstance, actor: AuthUser, id: string): Promise<TransferRow> {
+  const t = await fastify.deps.prisma.transfer.findFirst({ where: { id, ...transferScope(actor) }, include: transferInclude });
+  if (!t) throw fastify.httpErrors.notFound('transfer not found');
+  return t;
+}
+
+export async function transferDetail(fastify: FastifyInstance, t: TransferRow) {
+  const { prisma, config } = fastify.deps;
+  const [tasks, audit] = await Promise.all([
+    prisma.task.findMany({ where: { transferId: t.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+    prisma.auditEvent.findMany({ where: { transferId: t.id }, orderBy: { id: 'asc' }, take: 500 }),
+  ]);
+  const hasReceipt = t.receiptAmount !== null;
+  return {
+    ...toSummary(t),
+    sender: { quantity: str(t.quantity), unitPrice: str(t.unitPrice), amount: t.amount.toString(), date: day(t.documentDate) },
+    receiver: hasReceipt
+      ? { receiptRef: t.receiptRef, quantity: str(t.receiptQuantity), unitPrice: str(t.receiptUnitPrice), amount: str(t.receiptAmount), date: day(t.receiptDate) }
+      : null,
+    differences: (t.differences as Difference[] | null) ?? [],
+    dispute: t.disputeReason ? { reason: t.disputeReason, text: t.disputeText, proposal: t.disputeProposal ?? null } : null,
+    rejectReason: t.rejectReason,
+    policy: t.policy ?? null,
+    tasks: await taskViews(fastify, tasks),
+    timeline: audit.map((a) => ({
+      at: iso(a.at),
+      actor: a.actorName ?? 'system',
+      action: a.action,
+      objectType: a.objectType,
+      objectId: a.objectId,
+      reason: a.reason,
+      before: a.before ?? null,
+      after: a.after ?? null,
+    })),
+    temporalUrl: `${config.TEMPORAL_UI_URL.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(t.workflowId)}`,
+  };
+}
+
+/** Creates the transfer row and starts its workflow. `created` is false for a repeat of the same document. */
+export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, body: CreateTransferBody) {
+  const { prisma, temporal, config } = fastify.deps;
+  const { httpErrors } = fastify;
+  const [sender, receiver] = await Promise.all([
+    prisma.entity.findUnique({ where: { code: body.senderEntity }, include: { group: true } }),
+    prisma.entity.findUnique({ where: { code: body.receiverEntity } }),
+  ]);
+  const isSenderAccountant = sender && actor.memberships.some((m) => m.entityId === sender.id && m.role === 'ACCOUNTANT');
+  if (!sender || (!isSenderAccountant && !actor.groupRole && !actor.memberships.some((m) => m.entityId === sender.id))) {
+    throw httpErrors.notFound(`senderEntity: no entity ${body.senderEntity} among yours`);
+  }
+  if (!isSenderAccountant) throw httpErrors.forbidden(`senderEntity: only an accountant of ${sender.code} can create its transfers`);
+  if (!receiver || receiver.groupId !== sender.groupId) throw unprocessable(fastify, 'receiverEntity', `no entity ${body.receiverEntity} in the group`);
+  if (receiver.id === sender.id) throw unprocessable(fastify, 'receiverEntity', 'must differ from senderEntity');
+  const quantity = body.quantity ?? null;
+  const unitPrice = body.unitPrice ?? null;
+  if ((quantity === null) !== (unitPrice === null)) {
+    throw unprocessable(fastify, quantity === null ? 'quantity' : 'unitPrice', 'quantity and unitPrice go together: give both or neither');
+  }
+  if (quantity !== null && new Decimal(quantity).lte(0)) throw unprocessable(fastify, 'quantity', 'must be positive');
+  if (!amountConsistent(quantity, unitPrice, body.amount)) {
+    const expected = new Decimal(quantity!).times(unitPrice!).toDecimalPlaces(2).toString();
+    throw unprocessable(fastify, 'amount', `must equal quantity × unitPrice = ${expected} (to the cent)`);
+  }
+  if (quantity !== null && !body.unit) throw unprocessable(fastify, 'unit', 'required when quantity is given');
+  const period = await prisma.period.findUnique({ where: { period: body.period } });
+  if (period?.status === 'FROZEN') {
+    throw Object.assign(httpErrors.conflict(`period ${body.period} is frozen: no new transfers can be booked in it`), { code: 'PERIOD_FROZEN' });
+  }
+
+  const workflowId = workflowIdFor(sender.code, body.externalRef);
+  const within = durationMs(receiver.confirmWithin ?? sender.group.confirmWithin);
+  let created = true;
+  let row: TransferRow;
+  try {
+    row = await prisma.$transaction(async (tx) => {
+      const t = await tx.transfer.create({
+        data: {
+          workflowId,
+          senderEntityId: sender.id,
+          receiverEntityId: receiver.id,
+          type: body.type,
+          externalRef: body.externalRef,
+          quantity,
+          unit: body.unit ?? null,
+          unitPrice,
+          amount: body.amount,
+          currency: body.currency,
+          documentDate: new Date(`${body.documentDate}T00:00:00Z`),
+          period: body.period,
+          memo: body.memo ?? null,
+          createdById: actor.userId,
+          dueAt: new Date(Date.now() + within),
+        },
+        include: transferInclude,
+      });
+      await tx.auditEvent.create({
+        data: {
+          actorId: actor.userId,
+          actorName: actor.name,
+          actorIp: actor.ip,
+          requestId: actor.requestId,
+          action: 'TRANSFER_CREATED',
+          objectType: 'transfer',
+          objectId: t.id,
+          transferId: t.id,
+          entityIds: [sender.id, receiver.id],
+          after: toSummary(t) as unknown as Prisma.InputJsonValue,
+          workflowId,
+        },
+      });
+      return t;
+    });
+  } catch (err) {
+    if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
+    created = false;
+    row = await prisma.transfer.findUniqueOrThrow({
+      where: { senderEntityId_externalRef: { senderEntityId: sender.id, externalRef: body.externalRef } },
+      include: transferInclude,
+    });
+  }
+  // Start (or, for a repeat whose first start was lost, resume starting) the workflow.
+  try {
+    await temporal.workflow.start(transferWorkflow, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowId: row.workflowId,
+      args: [{ transferId: row.id }],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+      if (created) request503(fastify, err);
+      throw err;
+    }
+  }
+  return { created, transfer: row };
+}
+
+function request503(fastify: FastifyInstance, err: unknown): never {
+  fastify.log.error({ err }, 'could not start the transfer workflow');
+  throw fastify.httpErrors.serviceUnavailable('the workflow service is unavailable; the transfer is saved and will start when you send it again');
+}
+
+export function unprocessable(fastify: FastifyInstance, field: string, message: string) {
+  return Object.assign(fastify.httpErrors.unprocessableEntity(`${field}: ${message}`), { code: 'INVALID_FIELD', field });
+}
+
+const STATUS_BY_TYPE: Record<string, number> = { Forbidden: 403, Conflict: 409, Invalid: 422, NotFound: 404 };
+
+/** Runs a workflow Update and maps its failure to an HTTP error. */
+export async function runAction<T>(fastify: FastifyInstance, t: { status: string }, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      const status = STATUS_BY_TYPE[err.cause.type ?? ''];
+      if (status) throw fastify.httpErrors.createError(status, err.cause.message);
+    }
+    if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
+      throw fastify.httpErrors.conflict(`transfer is already ${t.status}; nothing is open to act on`);
+    }
+    throw err;
+  }
+}

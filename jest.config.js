@@ -1,0 +1,18 @@
+// One jest run for everything (`npm test`). tests/global-setup.ts starts the real
+// stack once (embedded PostgreSQL, Temporal dev server, worker, API) on free ports and
+// bundles the workflow code once; workflow tests add the time-skipping test server.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
+  // The generated Prisma client imports './x.js' for './x.ts'.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  setupFilesAfterEnv: ['<rootDir>/tests/helpers/after-env.ts'],
+  globalSetup: '<rootDir>/tests/global-setup.ts',
+  globalTeardown: '<rootDir>/tests/global-teardown.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+  verbose: true,
+};

@@ -1,0 +1,78 @@
+// Configuration comes only from environment variables. Every variable is declared
+// here (and documented in README); a bad value stops the process with a message
+// naming the variable.
+import { Type, type Static, type TSchema, type TObject } from '@sinclair/typebox';
+import { envSchema } from 'env-schema';
+
+const Bool = Type.Boolean();
+const Duration = Type.String({ pattern: '^P(?!$)(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$' });
+
+export const EnvVars = {
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  LOG_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('pretty')], { default: 'json' }),
+  DEMO_MODE: { ...Bool, default: false },
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+  TEMPORAL_ADDRESS: Type.String({ default: 'localhost:7233', pattern: '^[^\\s/]+:\\d+$' }),
+  TEMPORAL_NAMESPACE: Type.String({ default: 'default', minLength: 1 }),
+  TEMPORAL_TASK_QUEUE: Type.String({ default: 'transfers', minLength: 1 }),
+  TEMPORAL_UI_URL: Type.String({ default: 'http://localhost:8233', pattern: '^https?://' }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_EXPIRES_IN: Type.String({ default: '8h', pattern: '^\\d+[smhd]$' }),
+  JWT_ISSUER: Type.String({ default: 'ic-confirm' }),
+  JWT_AUDIENCE: Type.String({ default: 'ic-confirm-api' }),
+  // `npm start` only (the embedded defaults)
+  PG_DATA_DIR: Type.String({ default: '.data/postgres' }),
+  PG_PORT: Type.Integer({ default: 5433, minimum: 1, maximum: 65535 }),
+  TEMPORAL_PORT: Type.Integer({ default: 7233, minimum: 1, maximum: 65535 }),
+  TEMPORAL_UI_PORT: Type.Integer({ default: 8233, minimum: 1, maximum: 65535 }),
+  TEMPORAL_DB_FILE: Type.String({ default: '.data/temporal.sqlite' }),
+  TEMPORAL_BIN: Type.Optional(Type.String()),
+  WORKFLOW_BUNDLE: Type.Optional(Type.String()),
+} satisfies Record<string, TSchema>;
+
+type Vars = typeof EnvVars;
+export type EnvKey = keyof Vars;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Loads the named variables from `env`, with defaults, or throws a ConfigError naming each bad one. */
+export function loadEnv<K extends EnvKey>(
+  keys: readonly K[],
+  env: NodeJS.ProcessEnv = process.env,
+): Static<TObject<Pick<Vars, K>>> {
+  const props = Object.fromEntries(keys.map((k) => [k, EnvVars[k]])) as Pick<Vars, K>;
+  const schema = Type.Object(props);
+  const data = Object.fromEntries(keys.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  try {
+    return envSchema({ schema, data, dotenv: false }) as Static<TObject<Pick<Vars, K>>>;
+  } catch (err) {
+    const errors = (err as { errors?: Array<{ instancePath: string; message?: string; params?: { missingProperty?: string } }> }).errors;
+    if (!errors) throw new ConfigError((err as Error).message);
+    const lines = errors.map((e) => {
+      const name = e.params?.missingProperty ?? e.instancePath.replace(/^\//, '');
+      // Never echo secrets (DATABASE_URL may carry a password).
+      const got = /SECRET|PASSWORD|TOKEN|DATABASE_URL/.test(name) ? undefined : env[name];
+      return `  ${name}: ${e.params?.missingProperty ? 'is required but not set' : e.message}${got !== undefined && !e.params?.missingProperty ? ` (got ${JSON.stringify(got)})` : ''}`;
+    });
+    throw new ConfigError(`invalid environment:\n${[...new Set(lines)].join('\n')}`);
+  }
+}
+
+export const WORKER_ENV = ['LOG_LEVEL', 'LOG_FORMAT', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'WORKFLOW_BUNDLE'] as const;
+export const API_ENV = [
+  'LOG_LEVEL', 'LOG_FORMAT', 'DEMO_MODE', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_UI_URL', 'HOST', 'PORT', 'PUBLIC_URL', 'JWT_SECRET', 'JWT_EXPIRES_IN', 'JWT_ISSUER', 'JWT_AUDIENCE',
+] as const;
+export type WorkerConfig = ReturnType<typeof loadEnv<(typeof WORKER_ENV)[number]>>;
+export type ApiConfig = ReturnType<typeof loadEnv<(typeof API_ENV)[number]>>;

@@ -1,0 +1,2 @@
+// Workflows registered on the worker. Sandbox code only (see README, "Architecture").
+export { transferWorkflow } from './transfer';

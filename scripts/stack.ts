@@ -10,7 +10,7 @@ import { ConfigError, loadEnv, EnvVars, type EnvKey } from './lib/config';
 import { createLogger } from './lib/logger';
 import { StartupError, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
 import { startDevServer, waitForTemporal, ROOT, type DevServerHandle } from './lib/temporal-server';
-import { migrateDeploy } from '../prisma/migrate';
+import { migrateDeploy, migrationsApplied } from '../prisma/migrate';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { demoLogins, seedDemo, DEMO_PASSWORD } from '../prisma/seed';
 import { startWorker, type WorkerHandle } from '../activities/worker';
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stopAll('SIGINT', 0));
   process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
+  process.on('SIGHUP', () => void stopAll('SIGHUP', 0));
 
   try {
     // PostgreSQL
@@ -74,10 +75,14 @@ async function main(): Promise<void> {
       stops.push(['postgres', () => pg!.stop()]);
       databaseUrl = pg.url;
     }
-    logger.info('applying migrations');
-    await migrateDeploy(databaseUrl).catch((err: Error) => {
-      throw new StartupError(`database migrations failed: ${err.message}`, 'check DATABASE_URL points at a PostgreSQL database this user may change');
-    });
+    if (await migrationsApplied(databaseUrl)) {
+      logger.info('database schema is up to date');
+    } else {
+      logger.info('applying migrations');
+      await migrateDeploy(databaseUrl).catch((err: Error) => {
+        throw new StartupError(`database migrations failed: ${err.message}`, 'check DATABASE_URL points at a PostgreSQL database this user may change');
+      });
+    }
     const prisma: PrismaClient = createPrisma(databaseUrl);
     stops.push(['prisma', () => prisma.$disconnect()]);
     if (env.DEMO_MODE && (await seedDemo(prisma))) logger.info('seeded the demo group');

@@ -17,6 +17,19 @@ function fieldOf(e: AjvError, context?: string): string {
   return field || context || '(root)';
 }
 
+const DB_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'P1001', 'P1002', 'P1017', '57P01', '57P03', '08006', '08001']);
+
+/** Which dependency an error says is unreachable, if any (walks the cause chain). */
+export function unavailableDependency(err: unknown): 'database' | 'temporal' | null {
+  for (let e = err as { code?: unknown; cause?: unknown; name?: string; message?: string } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
+    const code = e.code;
+    if (typeof code === 'string' && DB_DOWN.has(code)) return 'database';
+    if (e.name === 'PrismaClientInitializationError' || /Can't reach database server|DatabaseNotReachable|Connection terminated/i.test(e.message ?? '')) return 'database';
+    if (code === 14 || e.name === 'ServiceError' && /UNAVAILABLE|14 /.test(e.message ?? '')) return 'temporal';
+  }
+  return null;
+}
+
 export default fp(async function errors(fastify: FastifyInstance) {
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation) {
@@ -31,6 +44,16 @@ export default fp(async function errors(fastify: FastifyInstance) {
         message: `invalid ${err.validationContext ?? 'request'}: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`,
         code: 'VALIDATION',
         details,
+        requestId: request.id,
+      });
+    }
+    const down = (err.statusCode ?? 500) >= 500 ? unavailableDependency(err) : null;
+    if (down) {
+      request.log.warn({ err }, `${down} unavailable`);
+      return reply.status(503).header('retry-after', '5').send({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: `the ${down} is unavailable; try again shortly`,
         requestId: request.id,
       });
     }

@@ -50,7 +50,8 @@ const health: FastifyPluginAsync = async (fastify) => {
       const { prisma, temporal } = fastify.deps;
       const [database, temporalCheck] = await Promise.all([
         check(() => prisma.$queryRaw`SELECT 1`),
-        check(() => temporal.connection.workflowService.getSystemInfo({})),
+        // The gRPC deadline bounds this call (and its retries); the outer timeout is only a backstop.
+        check(() => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})), 5000),
       ]);
       const down = [...(database.ok ? [] : ['database']), ...(temporalCheck.ok ? [] : ['temporal'])];
       return reply.status(down.length ? 503 : 200).send({

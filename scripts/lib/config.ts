@@ -55,7 +55,7 @@ export function loadEnv<K extends EnvKey>(
   const schema = Type.Object(props);
   const data = Object.fromEntries(keys.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   try {
-    return envSchema({ schema, data, dotenv: false }) as Static<TObject<Pick<Vars, K>>>;
+    return envSchema({ schema, data, env: false, dotenv: false }) as Static<TObject<Pick<Vars, K>>>;
   } catch (err) {
     const errors = (err as { errors?: Array<{ instancePath: string; message?: string; params?: { missingProperty?: string } }> }).errors;
     if (!errors) throw new ConfigError((err as Error).message);

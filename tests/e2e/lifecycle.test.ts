@@ -1,0 +1,131 @@
+// `npm start`'s stack as a process: a clear message instead of a stack trace when it
+// cannot start; SIGINT (Ctrl-C) stops everything it started; a second start reuses the
+// data. Runs its own stack on free ports in a throw-away directory.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { spawn, execFileSync } from 'node:child_process';
+import { Client as PgClient } from 'pg';
+import { freePort } from '../../scripts/lib/embedded-postgres';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Run {
+  code: Promise<number>;
+  output: () => string;
+  pid: number;
+}
+
+function runStack(env: Record<string, string>): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'stack.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, DEMO_MODE: 'true', LOG_FORMAT: 'json', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: '', TEMPORAL_ADDRESS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const code = new Promise<number>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1))));
+  return { code, output: () => out, pid: child.pid! };
+}
+
+async function waitForFile(file: string, run: Run, ms = 120_000): Promise<any> {
+  const end = Date.now() + ms;
+  let exited = false;
+  void run.code.then(() => (exited = true));
+  while (!fs.existsSync(file)) {
+    if (exited || Date.now() > end) throw new Error(`stack did not become ready:\n${run.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+function processesUsing(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('pgrep'));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('the stack process (npm start)', () => {
+  jest.setTimeout(240_000);
+
+  it('says which port is taken and how to fix it, without a stack trace', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ic-life-'));
+      fs.chmodSync(dir, 0o755);
+      const run = runStack({ PG_DATA_DIR: path.join(dir, 'pg'), PG_PORT: String(taken), TEMPORAL_PORT: String(await freePort()) });
+      expect(await run.code).toBe(1);
+      expect(run.output()).toContain(`cannot start: port ${taken} for the embedded PostgreSQL is already in use`);
+      expect(run.output()).toContain('how to fix: set PG_PORT to a free port');
+      expect(run.output()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+      fs.rmSync(dir, { recursive: true, force: true });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('names a bad environment variable', async () => {
+    const run = runStack({ PG_PORT: 'not-a-port' });
+    expect(await run.code).toBe(1);
+    expect(run.output()).toContain('PG_PORT: must be integer (got "not-a-port")');
+  });
+
+  it('stops everything on SIGINT and reuses the data on the next start', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ic-life-'));
+    fs.chmodSync(dir, 0o755);
+    const env = {
+      PG_DATA_DIR: path.join(dir, 'pg'),
+      PG_PORT: String(await freePort()),
+      TEMPORAL_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      TEMPORAL_DB_FILE: path.join(dir, 'temporal.sqlite'),
+      STACK_READY_FILE: path.join(dir, 'ready.json'),
+      WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE!,
+    };
+    const first = runStack(env);
+    const info = await waitForFile(env.STACK_READY_FILE, first);
+    expect(first.output()).toContain('Demo logins (password "demo")');
+    expect(first.output()).toContain('sh01.accountant');
+    const login = await fetch(`${info.apiUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'hq.finance', password: 'demo' }),
+    });
+    expect(login.status).toBe(200);
+    const pg = new PgClient({ connectionString: info.databaseUrl });
+    await pg.connect();
+    await pg.query(`UPDATE "Group" SET name = 'kept between runs' WHERE code = 'DEMO'`);
+    await pg.end();
+    expect(processesUsing(dir).length).toBeGreaterThanOrEqual(2); // postgres + temporal
+
+    process.kill(-first.pid, 'SIGINT'); // what Ctrl-C does: the whole process group
+    expect(await first.code).toBe(0);
+    expect(first.output()).toContain('"msg":"stopped"');
+    expect(processesUsing(dir)).toEqual([]);
+
+    fs.rmSync(env.STACK_READY_FILE);
+    const second = runStack(env);
+    const again = await waitForFile(env.STACK_READY_FILE, second);
+    const pg2 = new PgClient({ connectionString: again.databaseUrl });
+    await pg2.connect();
+    const rows = (await pg2.query(`SELECT name FROM "Group" WHERE code = 'DEMO'`)).rows;
+    await pg2.end();
+    expect(rows).toEqual([{ name: 'kept between runs' }]);
+    expect(second.output()).toContain('database schema is up to date');
+    expect(second.output()).not.toContain('seeded the demo group');
+
+    process.kill(second.pid, 'SIGTERM'); // SIGTERM to the stack alone stops its children too
+    expect(await second.code).toBe(0);
+    expect(processesUsing(dir)).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,6 +1,9 @@
 // Workflow tests: the real time-skipping test server (from .tools/venv, see
 // scripts/bootstrap.js) with a real worker running the real activities on the test
 // PostgreSQL.
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -14,9 +17,9 @@ export async function timeSkipping(): Promise<TestWorkflowEnvironment> {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeReady = true;
   }
-  const path = temporalTestServer();
-  if (!path) throw new Error('temporal-test-server not found: run `node scripts/bootstrap.js --test`');
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  const serverPath = temporalTestServer();
+  if (!serverPath) throw new Error('temporal-test-server not found: run `node scripts/bootstrap.js --test`');
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: serverPath } } });
 }
 
 export async function testWorker(env: TestWorkflowEnvironment, activities = createActivities({ prisma: testPrisma() })) {
@@ -38,4 +41,18 @@ export async function until<T>(fn: () => Promise<T | null | undefined | false>, 
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Replay fixtures: with RECORD_HISTORIES=1, workflow tests save the history of the
+ * scenarios they name into tests/replay/histories/ (committed). tests/replay replays
+ * every file there against the current workflow code, so a change that breaks
+ * determinism for running transfers fails CI.
+ */
+export async function recordHistory(handle: { fetchHistory(): Promise<unknown>; workflowId: string }, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = (await handle.fetchHistory()) as Parameters<typeof historyToJSON>[0];
+  const dir = path.join(__dirname, '..', 'replay', 'histories');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${name}.json`), historyToJSON(history));
 }

@@ -6,7 +6,7 @@ import { transferWorkflow } from '../../workflows/transfer';
 import { confirmUpdate, stateQuery } from '../../workflows/messages';
 import type { Actor } from '../../workflows/types';
 import { createFixture, insertTransfer, testPrisma, type Fixture } from '../helpers/fixtures';
-import { testWorker, timeSkipping, until } from '../helpers/temporal';
+import { recordHistory, testWorker, timeSkipping, until } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -61,6 +61,7 @@ describe('transfer workflow deadline', () => {
       const r = await handle.executeUpdate(confirmUpdate, { args: [{ actor: actor(fx, 'receiverAcc', [{ entityId: fx.receiver.id, role: 'ACCOUNTANT' }]), receipt }] });
       expect(r.status).toBe('CONFIRMED');
       expect(await prisma().task.count({ where: { transferId: t.id, escalationLevel: { gt: 0 } } })).toBe(0);
+      await recordHistory(handle, 'reminder-confirm');
     });
   });
 
@@ -91,6 +92,7 @@ describe('transfer workflow deadline', () => {
         [1, 'WITHDRAWN'],
         [2, 'WITHDRAWN'],
       ]);
+      await recordHistory(handle, 'escalation-hq');
     });
   });
 });

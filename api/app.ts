@@ -13,6 +13,7 @@ import type { PrismaClient } from '../prisma/client';
 import type { ApiConfig } from '../scripts/lib/config';
 import { ErrorResponse } from './schemas';
 import errorsPlugin from './plugins/errors';
+import validationPlugin from './plugins/validation';
 import authPlugin from './plugins/auth';
 import healthRoutes from './routes/health';
 import authRoutes from './routes/auth';
@@ -40,6 +41,7 @@ const WEB_DIR = path.join(__dirname, '..', 'web');
 const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opts) => {
   fastify.decorate('deps', opts);
   fastify.addSchema(ErrorResponse);
+  await fastify.register(validationPlugin);
   await fastify.register(sensible);
   await fastify.register(errorsPlugin);
   await fastify.register(swagger, {

@@ -32,7 +32,6 @@ export async function buildServer(config: ApiConfig, deps: ServerDeps): Promise<
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true } },
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

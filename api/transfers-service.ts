@@ -31,9 +31,9 @@ export function workflowIdFor(senderCode: string, externalRef: string): string {
   return `transfer:${senderCode}:${externalRef}`;
 }
 
-/** Transfers the user may see: HQ sees all; others those where one of their entities is a party. */
+/** Transfers the user may see: HQ sees all of its group; others those where one of their entities is a party. */
 export function transferScope(actor: AuthUser): Prisma.TransferWhereInput {
-  if (actor.groupRole) return {};
+  if (actor.groupRole) return { senderEntity: { groupId: { in: actor.groupIds } } };
   const mine = actor.memberships.map((m) => m.entityId);
   return { OR: [{ senderEntityId: { in: mine } }, { receiverEntityId: { in: mine } }] };
 }

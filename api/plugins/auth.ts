@@ -9,6 +9,8 @@ import type { Actor } from '../../workflows/types';
 export interface AuthUser extends Actor {
   username: string;
   entityCodes: Map<string, string>;
+  /** Groups the user belongs to (through any membership): HQ roles reach only these. */
+  groupIds: string[];
 }
 
 declare module '@fastify/jwt' {
@@ -45,7 +47,7 @@ export default fp(async function auth(fastify: FastifyInstance) {
     }
     const user = await prisma.user.findUnique({
       where: { id: request.user.sub },
-      include: { memberships: { include: { entity: { select: { id: true, code: true } } } } },
+      include: { memberships: { include: { entity: { select: { id: true, code: true, groupId: true } } } } },
     });
     if (!user || !user.active) throw fastify.httpErrors.unauthorized('user is disabled or no longer exists');
     request.actor = {
@@ -55,6 +57,7 @@ export default fp(async function auth(fastify: FastifyInstance) {
       groupRole: user.groupRole,
       memberships: user.memberships.map((m) => ({ entityId: m.entityId, role: m.role })),
       entityCodes: new Map(user.memberships.map((m) => [m.entity.id, m.entity.code])),
+      groupIds: [...new Set(user.memberships.map((m) => m.entity.groupId))],
       ip: request.ip,
       requestId: String(request.id),
     };

@@ -9,9 +9,9 @@ const policies: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma } = fastify.deps;
 
-  async function list(entityIds?: string[]) {
+  async function list(entityIds: string[]) {
     const rows = await prisma.approvalPolicy.findMany({
-      where: entityIds ? { entityId: { in: entityIds } } : {},
+      where: { entityId: { in: entityIds } },
       include: { entity: { select: { code: true } } },
       orderBy: [{ entity: { code: 'asc' } }, { priority: 'desc' }, { createdAt: 'asc' }],
     });
@@ -35,7 +35,12 @@ const policies: FastifyPluginAsync = async (fastify) => {
       onRequest: [fastify.authenticate],
       schema: { tags: ['policies'], summary: 'approval policies (HQ: all; others: their entities)', response: { 200: Type.Array(PolicySchema), ...errors(401) } },
     },
-    async (request) => list(request.actor.groupRole ? undefined : request.actor.memberships.map((m) => m.entityId)),
+    async (request) => {
+      const a = request.actor;
+      if (!a.groupRole) return list(a.memberships.map((m) => m.entityId));
+      const inGroup = await prisma.entity.findMany({ where: { groupId: { in: a.groupIds } }, select: { id: true } });
+      return list(inGroup.map((e) => e.id));
+    },
   );
 
   app.put(
@@ -52,7 +57,7 @@ const policies: FastifyPluginAsync = async (fastify) => {
     async (request) => {
       const body = request.body;
       const codes = [...new Set(body.map((p) => p.entity))];
-      const entities = await prisma.entity.findMany({ where: { code: { in: codes } } });
+      const entities = await prisma.entity.findMany({ where: { code: { in: codes }, groupId: { in: request.actor.groupIds } } });
       const byCode = new Map(entities.map((e) => [e.code, e]));
       body.forEach((p, i) => {
         if (!byCode.has(p.entity)) throw unprocessable(fastify, `${i}.entity`, `no entity ${p.entity}`);

@@ -17,7 +17,7 @@ const MyTask = Type.Composite([TaskSchema, Type.Object({ transfer: TransferSumma
 export function myTasksWhere(actor: AuthUser): Prisma.TaskWhereInput {
   const or: Prisma.TaskWhereInput[] = [{ assigneeId: actor.userId }, { delegatedToId: actor.userId }];
   for (const m of actor.memberships) or.push({ assigneeId: null, candidateEntityId: m.entityId, candidateRole: m.role });
-  if (actor.groupRole) or.push({ assigneeId: null, candidateGroupRole: actor.groupRole });
+  if (actor.groupRole) or.push({ assigneeId: null, candidateGroupRole: actor.groupRole, transfer: { senderEntity: { groupId: { in: actor.groupIds } } } });
   return { status: 'OPEN', OR: or, transfer: { createdById: { not: actor.userId } } };
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadEnv, EnvVars, type EnvKey } from './lib/config';
 import { createLogger } from './lib/logger';
-import { StartupError, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
+import { StartupError, reachableDataDir, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
 import { startDevServer, waitForTemporal, ROOT, type DevServerHandle } from './lib/temporal-server';
 import { migrateDeploy, migrationsApplied } from '../prisma/migrate';
 import { createPrisma, type PrismaClient } from '../prisma/client';
@@ -70,8 +70,9 @@ async function main(): Promise<void> {
     let databaseUrl = process.env.DATABASE_URL;
     let pg: EmbeddedPostgresHandle | undefined;
     if (!databaseUrl) {
-      logger.info({ dataDir: env.PG_DATA_DIR, port: env.PG_PORT }, 'starting embedded PostgreSQL');
-      pg = await startEmbeddedPostgres({ dataDir: path.resolve(ROOT, env.PG_DATA_DIR), port: env.PG_PORT, onLog: (l) => logger.trace({ component: 'postgres' }, l) });
+      const dataDir = reachableDataDir(path.resolve(ROOT, env.PG_DATA_DIR), (m) => logger.warn(m));
+      logger.info({ dataDir, port: env.PG_PORT }, 'starting embedded PostgreSQL');
+      pg = await startEmbeddedPostgres({ dataDir, port: env.PG_PORT, onLog: (l) => logger.trace({ component: 'postgres' }, l) });
       stops.push(['postgres', () => pg!.stop()]);
       databaseUrl = pg.url;
     }

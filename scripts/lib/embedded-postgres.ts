@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import net from 'node:net';
+import crypto from 'node:crypto';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -48,6 +49,24 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach the
+ * data directory. A checkout under a private home (/root is mode 700) is out of its
+ * reach: then the data goes to a fixed directory under the system temp dir instead.
+ */
+export function reachableDataDir(dataDir: string, log: (msg: string) => void = () => undefined): string {
+  const abs = path.resolve(dataDir);
+  if (os.userInfo().uid !== 0) return abs;
+  for (let dir = path.dirname(abs); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(dir) && (fs.statSync(dir).mode & 0o001) === 0) {
+      const fallback = path.join(os.tmpdir(), `ic-confirm-${crypto.createHash('sha1').update(abs).digest('hex').slice(0, 10)}`, path.basename(abs));
+      log(`${dir} is not reachable by the 'postgres' OS user; keeping the PostgreSQL data in ${fallback} instead (set PG_DATA_DIR to choose)`);
+      return fallback;
+    }
+    if (dir === path.dirname(dir)) return abs;
+  }
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {

@@ -7,7 +7,9 @@ import path from 'node:path';
 import net from 'node:net';
 import { spawn, execFileSync } from 'node:child_process';
 import { Client as PgClient } from 'pg';
+import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../scripts/lib/embedded-postgres';
+import { createFixture, insertTransfer, testPrisma } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -127,5 +129,82 @@ describe('the stack process (npm start)', () => {
     expect(await second.code).toBe(0);
     expect(processesUsing(dir)).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('each part alone (npm run api / npm run worker)', () => {
+  jest.setTimeout(120_000);
+
+  function part(file: string, env: Record<string, string>) {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_FORMAT: 'json', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const code = new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+    return { child, code, output: () => out };
+  }
+
+  it('refuses to start with a clear message naming the bad variables', async () => {
+    const api = part('api/server.ts', { DATABASE_URL: '', PORT: 'abc', JWT_SECRET: '' });
+    expect(await api.code).toBe(1);
+    expect(api.output()).toContain('api: invalid environment:');
+    expect(api.output()).toContain('DATABASE_URL: is required but not set');
+    expect(api.output()).toContain('PORT: must be integer (got "abc")');
+    const worker = part('activities/worker.ts', { DATABASE_URL: 'postgresql://x@y/z', TEMPORAL_ADDRESS: 'nohost' });
+    expect(await worker.code).toBe(1);
+    expect(worker.output()).toContain('worker: invalid environment:\n  TEMPORAL_ADDRESS: must match pattern');
+    const noSecret = part('api/server.ts', { DATABASE_URL: 'postgresql://x@y/z', DEMO_MODE: 'false', JWT_SECRET: '' });
+    expect(await noSecret.code).toBe(1);
+    expect(noSecret.output()).toContain('JWT_SECRET: is required (32+ characters) unless DEMO_MODE=true');
+  });
+
+  it('the API alone serves against external PostgreSQL and Temporal, and closes on SIGTERM', async () => {
+    const port = await freePort();
+    const api = part('api/server.ts', {
+      DATABASE_URL: process.env.TEST_DATABASE_URL!,
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,
+      PORT: String(port),
+      JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123',
+    });
+    let ready: Response | undefined;
+    for (let i = 0; i < 100 && !ready; i++) {
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      if (!ready) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ready?.status).toBe(200);
+    api.child.kill('SIGTERM');
+    expect(await api.code).toBe(0);
+    expect(api.output()).toContain('"msg":"closing"');
+  });
+
+  it('the worker alone runs transfer workflows from its task queue', async () => {
+    const taskQueue = `alone-${Date.now()}`;
+    const worker = part('activities/worker.ts', {
+      DATABASE_URL: process.env.TEST_DATABASE_URL!,
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE!,
+    });
+    const fx = await createFixture();
+    const t = await insertTransfer(fx);
+    const connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+    try {
+      await new Client({ connection }).workflow.start('transferWorkflow', { taskQueue, workflowId: t.workflowId, args: [{ transferId: t.id }] });
+      let task = null;
+      for (let i = 0; i < 150 && !task; i++) {
+        task = await testPrisma().task.findFirst({ where: { transferId: t.id } });
+        if (!task) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(task).toMatchObject({ status: 'OPEN', candidateEntityId: fx.receiver.id });
+    } finally {
+      await connection.close();
+      worker.child.kill('SIGTERM');
+    }
+    expect(await worker.code).toBe(0);
+    expect(worker.output()).toContain('worker stopped');
   });
 });

@@ -1,5 +1,9 @@
 import { API_ENV, ConfigError, loadEnv, WORKER_ENV } from '../../scripts/lib/config';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { jwtSecret } from '../../api/server';
+import { reachableDataDir } from '../../scripts/lib/embedded-postgres';
 
 describe('configuration from env vars', () => {
   it('applies documented defaults', () => {
@@ -29,5 +33,26 @@ describe('configuration from env vars', () => {
     expect(a.length).toBeGreaterThanOrEqual(32);
     expect(jwtSecret({ DEMO_MODE: true, JWT_SECRET: undefined })).not.toBe(a);
     expect(() => loadEnv(WORKER_ENV, { DATABASE_URL: 'mysql://x' })).toThrow('DATABASE_URL: must match pattern');
+  });
+});
+
+describe('embedded PostgreSQL data directory', () => {
+  it('falls back to a temp directory when the postgres OS user could not reach the checkout (root only)', () => {
+    const priv = fs.mkdtempSync(path.join(os.tmpdir(), 'ic-priv-'));
+    fs.chmodSync(priv, 0o700);
+    const wanted = path.join(priv, 'repo', '.data', 'postgres');
+    const messages: string[] = [];
+    const got = reachableDataDir(wanted, (m) => messages.push(m));
+    if (os.userInfo().uid === 0) {
+      expect(got).not.toBe(wanted);
+      expect(got.startsWith(os.tmpdir())).toBe(true);
+      expect(reachableDataDir(wanted)).toBe(got); // stable between runs
+      expect(messages[0]).toContain('set PG_DATA_DIR to choose');
+    } else {
+      expect(got).toBe(wanted);
+    }
+    fs.chmodSync(priv, 0o755);
+    expect(reachableDataDir(wanted)).toBe(wanted);
+    fs.rmSync(priv, { recursive: true, force: true });
   });
 });

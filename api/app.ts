@@ -20,6 +20,8 @@ import authRoutes from './routes/auth';
 import transferRoutes from './routes/transfers';
 import taskRoutes from './routes/tasks';
 import policyRoutes from './routes/policies';
+import reportRoutes from './routes/reports';
+import fxRateRoutes from './routes/fx-rates';
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -64,6 +66,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
   await fastify.register(transferRoutes, { prefix: '/api' });
   await fastify.register(taskRoutes, { prefix: '/api' });
   await fastify.register(policyRoutes, { prefix: '/api' });
+  await fastify.register(reportRoutes, { prefix: '/api' });
+  await fastify.register(fxRateRoutes, { prefix: '/api' });
   if (fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
     await fastify.register(fastifyStatic, { root: WEB_DIR, prefix: '/', index: 'index.html', maxAge: '1h' });
   }

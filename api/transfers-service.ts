@@ -166,7 +166,7 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
     throw unprocessable(fastify, 'amount', `must equal quantity × unitPrice = ${expected} (to the cent)`);
   }
   if (quantity !== null && !body.unit) throw unprocessable(fastify, 'unit', 'required when quantity is given');
-  const period = await prisma.period.findUnique({ where: { period: body.period } });
+  const period = await prisma.period.findUnique({ where: { groupId_period: { groupId: sender.groupId, period: body.period } } });
   if (period?.status === 'FROZEN') {
     throw Object.assign(httpErrors.conflict(`period ${body.period} is frozen: no new transfers can be booked in it`), { code: 'PERIOD_FROZEN' });
   }

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { Prisma, type PrismaClient } from '../prisma/client';
 import { durationMs } from '../workflows/matching';
+import { createPeriodActivities } from './periods';
 import type {
   Actor,
   Difference,
@@ -67,6 +68,12 @@ export interface PersistStep {
     disputeText?: string;
     proposal?: Partial<DocumentFigures> | null;
     rejectReason?: string;
+    /** HQ arbitration: decision, rationale and binding figures. */
+    resolution?: { decision: 'UPHOLD_SENDER' | 'UPHOLD_RECEIVER' | 'ADJUST'; rationale: string; figures: DocumentFigures; byId: string };
+    /** The sender's corrected figures. */
+    sender?: DocumentFigures;
+    /** Moved to another accounting period (roll-forward). */
+    period?: string;
     closed?: boolean;
   };
   createTasks?: NewTask[];
@@ -119,6 +126,7 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
       confirmWithinMs: durationMs(t.receiverEntity.confirmWithin ?? group.confirmWithin),
       remindBeforeMs: durationMs(group.remindBefore),
       escalationWithinMs: durationMs(group.escalationWithin),
+      arbitrationWithinMs: durationMs(group.arbitrationWithin),
       tolerance: {
         quantity: group.quantityTolerance.toString(),
         amount: group.amountTolerance.toString(),
@@ -167,6 +175,59 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
     }
     if (levels.length === 0) levels.push({ candidateEntityId: entityId, candidateRole: 'ACCOUNTANT' });
     return { id: p.id, name: p.name, mode: p.mode as RoutingMode, levels };
+  }
+
+  /**
+   * A transfer that is no longer pending is no longer an offending item of a payment
+   * freeze; an entity whose last item goes is unfrozen (audited, HQ and the entity told).
+   */
+  async function releasePaymentFreezes(tx: Prisma.TransactionClient, step: PersistStep): Promise<void> {
+    const items = await tx.paymentFreezeItem.findMany({ where: { transferId: step.transferId } });
+    if (items.length === 0) return;
+    await tx.paymentFreezeItem.deleteMany({ where: { transferId: step.transferId } });
+    for (const { entityId } of items) {
+      if ((await tx.paymentFreezeItem.count({ where: { entityId } })) > 0) continue;
+      const freeze = await tx.paymentFreeze.delete({ where: { entityId } });
+      await tx.auditEvent.create({
+        data: {
+          key: `${step.key}:unfreeze:${entityId}`,
+          actorName: 'system',
+          action: 'PAYMENTS_UNFROZEN',
+          objectType: 'entity',
+          objectId: entityId,
+          transferId: step.transferId,
+          entityIds: [entityId],
+          before: { paymentsFrozen: true, since: freeze.since.toISOString(), cycle: freeze.cycle },
+          after: { paymentsFrozen: false },
+          reason: 'the last overdue transfer is no longer pending',
+          workflowId: step.workflowId,
+        },
+      });
+      const hq = await hqEntityOf(tx, entityId);
+      await tx.notificationEvent.createMany({
+        data: [entityId, ...(hq ? [hq] : [])].map((e, i) => ({
+          key: `${step.key}:unfreeze:${entityId}:n${i}`,
+          kind: 'PAYMENTS_UNFROZEN',
+          entityId: e,
+          recipients: [],
+          payload: { entityId },
+        })),
+        skipDuplicates: true,
+      });
+    }
+  }
+
+  async function hqEntityOf(tx: Prisma.TransactionClient, entityId: string): Promise<string | null> {
+    const e = await tx.entity.findUnique({ where: { id: entityId }, select: { groupId: true } });
+    if (!e) return null;
+    return (await tx.entity.findFirst({ where: { groupId: e.groupId, kind: 'HQ' }, select: { id: true } }))?.id ?? null;
+  }
+
+  /** Is the transfer's period frozen? (The workflow's second guard, behind the API's.) */
+  async function checkPeriodOpen(input: { transferId: string; period: string }): Promise<{ frozen: boolean; period: string }> {
+    const t = await prisma.transfer.findUniqueOrThrow({ where: { id: input.transferId }, select: { senderEntity: { select: { groupId: true } } } });
+    const p = await prisma.period.findUnique({ where: { groupId_period: { groupId: t.senderEntity.groupId, period: input.period } } });
+    return { frozen: p?.status === 'FROZEN', period: input.period };
   }
 
   async function persist(step: PersistStep): Promise<void> {
@@ -220,9 +281,30 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
             disputeText: t.disputeText,
             disputeProposal: t.proposal === undefined ? undefined : json(t.proposal),
             rejectReason: t.rejectReason,
+            period: t.period,
+            ...(t.sender
+              ? {
+                  quantity: t.sender.quantity,
+                  unitPrice: t.sender.unitPrice,
+                  amount: t.sender.amount,
+                  documentDate: new Date(`${t.sender.date}T00:00:00Z`),
+                }
+              : {}),
+            ...(t.resolution
+              ? {
+                  resolution: t.resolution.decision,
+                  resolutionNote: t.resolution.rationale,
+                  resolvedQuantity: t.resolution.figures.quantity,
+                  resolvedUnitPrice: t.resolution.figures.unitPrice,
+                  resolvedAmount: t.resolution.figures.amount,
+                  resolvedDate: new Date(`${t.resolution.figures.date}T00:00:00Z`),
+                  resolvedById: t.resolution.byId,
+                }
+              : {}),
             closedAt: t.closed ? new Date() : undefined,
           },
         });
+        if (t.status && t.status !== 'PENDING') await releasePaymentFreezes(tx, step);
       }
       if (step.createTasks?.length) {
         await tx.task.createMany({
@@ -266,7 +348,7 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
     });
   }
 
-  return { loadPlan, persist };
+  return { loadPlan, persist, checkPeriodOpen, ...createPeriodActivities({ prisma, logger }) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

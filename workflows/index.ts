@@ -1,2 +1,3 @@
 // Workflows registered on the worker. Sandbox code only (see README, "Architecture").
 export { transferWorkflow } from './transfer';
+export { periodFreezeWorkflow, cycleCloseWorkflow } from './period';

@@ -1,6 +1,6 @@
 // Messages of the transfer workflow. Defined beside the workflow and imported by
 // the API, so both sides agree on names and types.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ActionResult, Actor, Colleague, DisputeReason, DocumentFigures, ReceiptDocument, TransferState } from './types';
 
 export const confirmUpdate = defineUpdate<ActionResult, [{ actor: Actor; receipt: ReceiptDocument; comment?: string }]>('confirm');
@@ -20,3 +20,16 @@ export const transferTaskUpdate = defineUpdate<ActionResult, [{ actor: Actor; ta
 );
 
 export const stateQuery = defineQuery<TransferState>('state');
+
+export type ArbitrationDecision = 'UPHOLD_SENDER' | 'UPHOLD_RECEIVER' | 'ADJUST';
+export type FreezeChoice = 'ESCALATE' | 'ROLL_FORWARD';
+
+/** HQ finance decides a dispute. */
+export const arbitrateUpdate = defineUpdate<
+  ActionResult,
+  [{ actor: Actor; decision: ArbitrationDecision; rationale: string; figures?: DocumentFigures }]
+>('arbitrate');
+/** The sender corrects its own figures while the transfer is disputed; matching runs again. */
+export const correctUpdate = defineUpdate<ActionResult, [{ actor: Actor; figures: DocumentFigures; reason: string }]>('correct');
+/** Sent by the period freeze workflow to every open transfer of the period. */
+export const periodFrozenSignal = defineSignal<[{ period: string; choice: FreezeChoice; toPeriod: string | null; reason: string | null }]>('periodFrozen');

@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   uuid4,
@@ -14,7 +15,10 @@ import {
 import type { Activities, NewTask, PersistStep, TaskPatch } from '../activities';
 import {
   approveTaskUpdate,
+  arbitrateUpdate,
   confirmUpdate,
+  correctUpdate,
+  periodFrozenSignal,
   delegateTaskUpdate,
   disputeUpdate,
   rejectTaskUpdate,
@@ -31,13 +35,14 @@ import {
   type Colleague,
   type Decision,
   type Difference,
+  type DocumentFigures,
   type TaskView,
   type TransferPlan,
   type TransferState,
   type TransferStatus,
 } from './types';
 
-const { loadPlan, persist } = proxyActivities<Activities>({
+const { loadPlan, persist, checkPeriodOpen } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -74,7 +79,15 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     reminded: false,
     tasks: [],
     differences: [],
+    period: plan.period,
+    arbitrationOpen: false,
   };
+  /** Figures each side stands by; the sender's change when it corrects them. */
+  let sender: DocumentFigures = plan.sender;
+  let receiverFigures: DocumentFigures | null = null;
+  /** Period freezes sent by the freeze workflow, handled by the main loop. */
+  const freezes: Array<{ period: string; choice: 'ESCALATE' | 'ROLL_FORWARD'; toPeriod: string | null; reason: string | null }> = [];
+  const handledFreezes = new Set<string>();
 
   const finished = () => FINAL.includes(state.status);
   const stepKey = (name: string) => `${wf}:${++seq}:${name}`;
@@ -179,8 +192,23 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
 
   // ---- decisions ------------------------------------------------------------------
 
+  /** Second guard behind the API: nothing changes in a frozen period (HQ finance excepted). */
+  async function guardPeriod(actor: Actor): Promise<void> {
+    if (!patched('period-guard')) return;
+    const p = await checkPeriodOpen({ transferId: plan.transferId, period: state.period ?? plan.period });
+    if (p.frozen && actor.groupRole !== 'HQ_FINANCE') {
+      fail('Conflict', `period ${p.period} is frozen: no confirmation or change can be booked in it until HQ reopens it`);
+    }
+  }
+
   async function decide(actor: Actor, task: TaskView, d: Decision): Promise<ActionResult> {
     busy = true;
+    try {
+      await guardPeriod(actor);
+    } catch (err) {
+      busy = false;
+      throw err;
+    }
     acted = true;
     try {
       const before = { status: state.status, level: state.level };
@@ -215,9 +243,10 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
         const receipt =
           d.type === 'confirm'
             ? d.receipt
-            : { receiptRef: null, ...plan.sender };
+            : { receiptRef: null, ...sender };
         receiptSubmitted = true;
-        const differences = matchDocuments(plan.sender, receipt, plan.period, plan.tolerance);
+        const differences = matchDocuments(sender, receipt, state.period ?? plan.period, plan.tolerance);
+        receiverFigures = { quantity: receipt.quantity, unitPrice: receipt.unitPrice, amount: receipt.amount, date: receipt.date };
         state.differences = differences;
         transfer = { receipt, differences };
         if (differences.length > 0) {
@@ -229,6 +258,9 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
         }
       }
       if (d.type === 'dispute') {
+        if (!receiverFigures && d.proposal && d.proposal.amount) {
+          receiverFigures = { quantity: d.proposal.quantity ?? sender.quantity, unitPrice: d.proposal.unitPrice ?? sender.unitPrice, amount: d.proposal.amount, date: d.proposal.date ?? sender.date };
+        }
         state.status = 'DISPUTED';
         transfer = { disputeReason: d.reason, disputeText: d.text, proposal: d.proposal ?? null };
         close(task, 'DONE', 'DISPUTED', actor.userId);
@@ -409,6 +441,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     async ({ actor, reason }) => {
       busy = true;
       try {
+        await guardPeriod(actor);
         state.status = 'WITHDRAWN';
         const patches: TaskPatch[] = [];
         for (const t of state.tasks) {
@@ -439,6 +472,143 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
       },
     },
   );
+
+  // ---- disputes: HQ arbitration and the sender's correction ------------------------
+
+  function checkDisputeOpen(): void {
+    if (state.status !== 'DISPUTED' || !state.arbitrationOpen) fail('Conflict', `transfer is ${state.status}, not waiting for arbitration`);
+    if (busy) fail('Conflict', 'another action on this transfer is being processed; reload and try again');
+  }
+
+  setHandler(
+    arbitrateUpdate,
+    async ({ actor, decision, rationale, figures }) => {
+      busy = true;
+      try {
+        await guardPeriod(actor);
+        const binding: DocumentFigures =
+          decision === 'UPHOLD_SENDER' ? sender : decision === 'UPHOLD_RECEIVER' ? (receiverFigures as DocumentFigures) : (figures as DocumentFigures);
+        const before = { status: state.status, sender, receiver: receiverFigures };
+        state.status = 'RESOLVED';
+        state.arbitrationOpen = false;
+        const now = Date.now();
+        const patches: TaskPatch[] = [];
+        for (const t of state.tasks) {
+          if (t.status !== 'OPEN') continue;
+          const mine = t.kind === 'ARBITRATE';
+          t.status = mine ? 'DONE' : 'WITHDRAWN';
+          t.outcome = mine ? decision : null;
+          t.actedById = mine ? actor.userId : null;
+          patches.push({ id: t.id, status: t.status, outcome: t.outcome, actedById: t.actedById, actedAt: mine ? now : null });
+        }
+        await persistStep({
+          key: stepKey('arbitrate'),
+          transfer: { status: 'RESOLVED', resolution: { decision, rationale, figures: binding, byId: actor.userId }, closed: true },
+          updateTasks: patches,
+          audit: { action: 'TRANSFER_ARBITRATED', actor, objectType: 'transfer', objectId: plan.transferId, before, after: { status: 'RESOLVED', decision, binding }, reason: rationale },
+          notifications: [plan.senderEntityId, plan.receiverEntityId].map((entityId) => ({
+            kind: 'TRANSFER_RESOLVED',
+            entityId,
+            recipients: entityId === plan.senderEntityId ? [plan.createdById] : [],
+            payload: { decision, rationale, binding },
+          })),
+        });
+        return result(null);
+      } finally {
+        busy = false;
+      }
+    },
+    {
+      validator: ({ actor, decision, rationale, figures }) => {
+        checkDisputeOpen();
+        if (actor.groupRole !== 'HQ_FINANCE') fail(isParty(actor) ? 'Forbidden' : 'NotFound', isParty(actor) ? 'only HQ finance arbitrates disputes' : 'transfer not found');
+        if (actor.userId === plan.createdById) fail('Forbidden', 'nobody arbitrates a transfer they created');
+        if (!rationale.trim()) fail('Invalid', 'rationale: a written rationale is required');
+        if (decision === 'UPHOLD_RECEIVER' && !receiverFigures) fail('Invalid', 'decision: the receiver gave no figures to uphold; use ADJUST');
+        if (decision === 'ADJUST') {
+          if (!figures) fail('Invalid', 'figures: ADJUST needs the agreed quantity / unit price / amount / date');
+          if (!amountConsistent(figures.quantity, figures.unitPrice, figures.amount)) fail('Invalid', 'figures.amount: must equal quantity × unit price (to the cent)');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    correctUpdate,
+    async ({ actor, figures, reason }) => {
+      busy = true;
+      try {
+        await guardPeriod(actor);
+        const before = { sender, differences: state.differences };
+        sender = figures;
+        const differences = receiverFigures ? matchDocuments(sender, receiverFigures, state.period ?? plan.period, plan.tolerance) : state.differences;
+        state.differences = differences;
+        const matched = receiverFigures !== null && differences.length === 0;
+        const patches: TaskPatch[] = [];
+        if (matched) {
+          state.status = 'CONFIRMED';
+          state.arbitrationOpen = false;
+          for (const t of state.tasks) {
+            if (t.status === 'OPEN') {
+              t.status = 'WITHDRAWN';
+              patches.push({ id: t.id, status: 'WITHDRAWN' });
+            }
+          }
+        }
+        await persistStep({
+          key: stepKey('correct'),
+          transfer: { sender: figures, differences, ...(matched ? { status: 'CONFIRMED' as const, closed: true } : {}) },
+          updateTasks: patches,
+          audit: { action: 'TRANSFER_CORRECTED', actor, objectType: 'transfer', objectId: plan.transferId, before, after: { sender: figures, differences, status: state.status }, reason },
+          notifications: [
+            { kind: matched ? 'TRANSFER_CONFIRMED' : 'TRANSFER_CORRECTED', entityId: plan.receiverEntityId, recipients: [], payload: { differences, status: state.status } },
+            ...(matched && plan.hqEntityId ? [{ kind: 'DISPUTE_SETTLED', entityId: plan.hqEntityId, recipients: [], payload: { by: 'sender correction' } }] : []),
+          ],
+        });
+        return result(null);
+      } finally {
+        busy = false;
+      }
+    },
+    {
+      validator: ({ actor, figures, reason }: { actor: Actor; figures: DocumentFigures; reason: string }) => {
+        if (state.status !== 'DISPUTED') fail('Conflict', `transfer is ${state.status}; the sender corrects its figures only while it is disputed`);
+        if (busy) fail('Conflict', 'another action on this transfer is being processed; reload and try again');
+        const senderSide = actor.userId === plan.createdById || actor.memberships.some((m) => m.entityId === plan.senderEntityId && m.role === 'ACCOUNTANT');
+        if (!senderSide) fail(isParty(actor) ? 'Forbidden' : 'NotFound', isParty(actor) ? 'only the sending entity corrects its figures' : 'transfer not found');
+        if (!reason.trim()) fail('Invalid', 'reason: say why the figures change');
+        if (!amountConsistent(figures.quantity, figures.unitPrice, figures.amount)) fail('Invalid', 'figures.amount: must equal quantity × unit price (to the cent)');
+      },
+    },
+  );
+
+  setHandler(periodFrozenSignal, (f) => {
+    const key = `${f.period}:${f.choice}:${f.toPeriod ?? ''}`;
+    if (handledFreezes.has(key)) return; // the freeze workflow may resend after a restart
+    handledFreezes.add(key);
+    freezes.push(f);
+  });
+
+  /** Applies period freezes: ESCALATE hands the transfer to HQ now; ROLL_FORWARD moves it to the next open period. */
+  async function applyFreezes(): Promise<void> {
+    while (freezes.length > 0) {
+      const f = freezes.shift()!;
+      if (finished() && !state.arbitrationOpen) continue;
+      if (f.choice === 'ROLL_FORWARD' && f.toPeriod && f.period === state.period) {
+        const from = state.period;
+        state.period = f.toPeriod;
+        await persistStep({
+          key: stepKey('roll-forward'),
+          transfer: { period: f.toPeriod },
+          audit: { action: 'TRANSFER_ROLLED_FORWARD', actor: null, objectType: 'transfer', objectId: plan.transferId, before: { period: from }, after: { period: f.toPeriod }, reason: f.reason ?? `period ${from} frozen` },
+          notifications: [plan.senderEntityId, plan.receiverEntityId].map((entityId) => ({ kind: 'TRANSFER_ROLLED_FORWARD', entityId, recipients: [], payload: { from, to: f.toPeriod } })),
+        });
+      } else if (f.choice === 'ESCALATE' && state.status === 'PENDING' && state.escalationLevel < 2) {
+        await escalate(2, `period ${f.period} frozen`);
+      }
+    }
+  }
+
   setHandler(stateQuery, () => state);
 
   // ---- the run --------------------------------------------------------------------
@@ -459,10 +629,51 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
   });
 
   let levelStart = Date.now();
+  /** Waits until the transfer leaves `stillWaiting`, a freeze arrives, or `at` passes. */
+  async function waitFor(stillWaiting: () => boolean, at: number | null): Promise<'changed' | 'freeze' | 'timeout'> {
+    const wake = () => !stillWaiting() || freezes.length > 0;
+    const woke = at === null ? (await condition(wake), true) : await condition(wake, Math.max(at - Date.now(), 1));
+    if (!woke) return 'timeout';
+    return freezes.length > 0 && stillWaiting() ? 'freeze' : 'changed';
+  }
+
+  async function escalate(to: 1 | 2, why: string | null): Promise<void> {
+    const from = state.escalationLevel;
+    state.escalationLevel = to;
+    levelStart = Date.now();
+    state.dueAt = levelStart + plan.escalationWithinMs;
+    state.reminded = false;
+    const task =
+      to === 1
+        ? newTask({ kind: 'CONFIRM', level: state.level, escalationLevel: 1, dueAt: state.dueAt, candidateEntityId: plan.receiverEntityId, candidateRole: 'SUPERVISOR' })
+        : newTask({ kind: 'CONFIRM', level: state.level, escalationLevel: 2, dueAt: state.dueAt, candidateGroupRole: 'HQ_FINANCE' });
+    await persistStep({
+      key: stepKey(`escalate-${to}`),
+      transfer: { escalationLevel: to, dueAt: state.dueAt },
+      createTasks: [task],
+      audit: {
+        action: 'TRANSFER_ESCALATED',
+        actor: null,
+        objectType: 'transfer',
+        objectId: plan.transferId,
+        before: { escalationLevel: from },
+        after: { escalationLevel: to, to: ESCALATION_NAMES[to], dueAt: new Date(state.dueAt).toISOString() },
+        ...(why ? { reason: why } : {}),
+      },
+      notifications: [taskNotification('ESCALATED', [task])],
+    });
+  }
+
+  const pending = () => !finished();
   while (!finished()) {
     const remindAt = state.dueAt - plan.remindBeforeMs;
     if (!state.reminded && remindAt > levelStart) {
-      if (await condition(finished, Math.max(remindAt - Date.now(), 1))) break;
+      const w = await waitFor(pending, remindAt);
+      if (w === 'changed') break;
+      if (w === 'freeze') {
+        await applyFreezes();
+        continue;
+      }
       state.reminded = true;
       await persistStep({
         key: stepKey('reminder'),
@@ -471,40 +682,60 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
       });
       continue;
     }
-    if (state.escalationLevel >= 2) {
-      // HQ finance holds it; nobody above. Wait for an outcome without a deadline.
-      await condition(finished);
-      break;
+    // At HQ finance there is nobody above: wait for an outcome without a deadline.
+    const w = await waitFor(pending, state.escalationLevel >= 2 ? null : state.dueAt);
+    if (w === 'changed') break;
+    if (w === 'freeze') {
+      await applyFreezes();
+      continue;
     }
-    if (await condition(finished, Math.max(state.dueAt - Date.now(), 1))) break;
     if (busy) {
       // An action is being persisted right at the deadline: let it land first.
       await condition(() => !busy);
       continue;
     }
     // Deadline lapsed: escalate one level (receiver → supervisor → HQ finance).
-    state.escalationLevel += 1;
-    levelStart = Date.now();
-    state.dueAt = levelStart + plan.escalationWithinMs;
-    state.reminded = false;
-    const task =
-      state.escalationLevel === 1
-        ? newTask({ kind: 'CONFIRM', level: state.level, escalationLevel: 1, dueAt: state.dueAt, candidateEntityId: plan.receiverEntityId, candidateRole: 'SUPERVISOR' })
-        : newTask({ kind: 'CONFIRM', level: state.level, escalationLevel: 2, dueAt: state.dueAt, candidateGroupRole: 'HQ_FINANCE' });
+    await escalate(state.escalationLevel === 0 ? 1 : 2, null);
+  }
+
+  if (state.status === 'DISPUTED' && patched('arbitration')) {
+    // HQ finance arbitrates, with its own deadline and reminders; the sender may settle
+    // it first by correcting its figures.
+    const within = plan.arbitrationWithinMs ?? 72 * 3600_000;
+    state.arbitrationOpen = true;
+    state.dueAt = Date.now() + within;
+    const task = newTask({ kind: 'ARBITRATE', level: state.level, escalationLevel: 2, dueAt: state.dueAt, candidateGroupRole: 'HQ_FINANCE' });
     await persistStep({
-      key: stepKey(`escalate-${state.escalationLevel}`),
-      transfer: { escalationLevel: state.escalationLevel, dueAt: state.dueAt },
+      key: stepKey('arbitration'),
+      transfer: { dueAt: state.dueAt },
       createTasks: [task],
-      audit: {
-        action: 'TRANSFER_ESCALATED',
-        actor: null,
-        objectType: 'transfer',
-        objectId: plan.transferId,
-        before: { escalationLevel: state.escalationLevel - 1 },
-        after: { escalationLevel: state.escalationLevel, to: ESCALATION_NAMES[state.escalationLevel], dueAt: new Date(state.dueAt).toISOString() },
-      },
-      notifications: [taskNotification('ESCALATED', [task])],
+      audit: { action: 'ARBITRATION_OPENED', actor: null, objectType: 'transfer', objectId: plan.transferId, after: { dueAt: new Date(state.dueAt).toISOString(), differences: state.differences } },
+      notifications: [
+        taskNotification('ARBITRATION_REQUIRED', [task]),
+        ...[plan.senderEntityId, plan.receiverEntityId].map((entityId) => ({ kind: 'DISPUTE_OPENED', entityId, recipients: [], payload: { differences: state.differences } })),
+      ],
     });
+    const disputed = () => state.status === 'DISPUTED';
+    let reminded = false;
+    let overdue = false;
+    while (disputed()) {
+      const remindAt = state.dueAt - Math.min(plan.remindBeforeMs, within / 2);
+      const at = !reminded ? remindAt : !overdue ? state.dueAt : null;
+      const w = await waitFor(disputed, at);
+      if (w === 'changed') break;
+      if (w === 'freeze') {
+        await applyFreezes();
+        continue;
+      }
+      const kind = !reminded ? 'ARBITRATION_REMINDER' : 'ARBITRATION_OVERDUE';
+      if (!reminded) reminded = true;
+      else overdue = true;
+      await persistStep({
+        key: stepKey(kind.toLowerCase()),
+        audit: { action: kind, actor: null, objectType: 'transfer', objectId: plan.transferId, after: { dueAt: new Date(state.dueAt).toISOString() } },
+        notifications: [taskNotification(kind, [task])],
+      });
+    }
   }
   await condition(allHandlersFinished);
   return state.status;

@@ -83,6 +83,8 @@ export interface TransferPlan {
   escalationWithinMs: number;
   tolerance: Tolerance;
   policy: { id: string | null; name: string; mode: RoutingMode; levels: RoutingLevel[] };
+  /** HQ's time to arbitrate a dispute (absent in plans recorded before arbitration existed). */
+  arbitrationWithinMs?: number;
 }
 
 export interface TaskView extends TaskCandidates {
@@ -106,6 +108,10 @@ export interface TransferState {
   reminded: boolean;
   tasks: TaskView[];
   differences: Difference[];
+  /** Accounting period (moves when a frozen period rolls it forward). */
+  period?: string;
+  /** True while the dispute waits for HQ finance. */
+  arbitrationOpen?: boolean;
 }
 
 export type Decision =

@@ -51,8 +51,10 @@ export async function until<T>(fn: () => Promise<T | null | undefined | false>, 
  */
 export async function recordHistory(handle: { fetchHistory(): Promise<unknown>; workflowId: string }, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
+  // Histories recorded before a change are the point of the replay test: never overwrite.
+  const file = path.join(__dirname, '..', 'replay', 'histories', `${name}.json`);
+  if (fs.existsSync(file)) return;
   const history = (await handle.fetchHistory()) as Parameters<typeof historyToJSON>[0];
-  const dir = path.join(__dirname, '..', 'replay', 'histories');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.json`), historyToJSON(history));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, historyToJSON(history));
 }

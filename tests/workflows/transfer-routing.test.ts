@@ -94,7 +94,8 @@ describe('receiver actions (SINGLE routing)', () => {
           { field: 'quantity', senderValue: '10', receiverValue: '9', delta: '-1' },
           { field: 'amount', senderValue: '125', receiverValue: '112.5', delta: '-12.5' },
         ]);
-        expect(await h.result()).toBe('DISPUTED');
+        // A dispute now waits for HQ arbitration (tests/workflows/arbitration.test.ts).
+        expect(await until(async () => (await h.query(stateQuery)).arbitrationOpen)).toBe(true);
         const t = await transferOf(id);
         expect(t.status).toBe('DISPUTED');
         expect(t.receiptQuantity?.toString()).toBe('9');
@@ -103,7 +104,7 @@ describe('receiver actions (SINGLE routing)', () => {
         expect((await tasksOf(id))[0]).toMatchObject({ status: 'DONE', outcome: 'MISMATCH' });
       },
       {},
-      'single-mismatch',
+      'single-mismatch-arbitration',
     );
   });
 

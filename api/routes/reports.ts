@@ -219,7 +219,7 @@ const reports: FastifyPluginAsync = async (fastify) => {
       if (!a) accs.set(k, (a = newAcc()));
       return a;
     };
-    /** Adds `amount` (transaction currency) converted into `target`, or flags the currency. */
+    /** Passes `amount` (transaction currency) converted into the group currency to `add`, or flags the currency as missing. */
     const addGroup = (a: Acc, currency: string, amount: Dec, add: (x: Dec) => void) => {
       const rate = rateOf.get(currency);
       if (rate) add(amount.times(rate));

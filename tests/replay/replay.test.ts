@@ -13,7 +13,7 @@ const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 describe('replay of recorded transfer workflow histories', () => {
   it('has histories for every routing mode and the deadline paths', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['countersign-approve.json', 'delegate.json', 'either-sign.json', 'escalation-hq.json', 'reminder-confirm.json', 'sequential.json', 'single-mismatch.json', 'single-reject.json', 'single-withdraw.json']),
+      expect.arrayContaining(['countersign-approve.json', 'delegate.json', 'either-sign.json', 'escalation-hq.json', 'reminder-confirm.json', 'sequential.json', 'single-mismatch.json', 'single-reject.json', 'single-withdraw.json', 'single-mismatch-arbitration.json', 'arbitration-adjust.json', 'dispute-corrected.json', 'freeze-escalate.json']),
     );
   });
 

@@ -3,6 +3,8 @@
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { Client, Connection } from '@temporalio/client';
+import { ensureCycleSchedules } from './schedules';
 import { createActivities } from '.';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { loadEnv, WORKER_ENV, ConfigError, type WorkerConfig } from '../scripts/lib/config';
@@ -32,7 +34,11 @@ export interface WorkerHandle {
   shutdown(): Promise<void>;
 }
 
-export async function startWorker(config: WorkerConfig, deps: { prisma: PrismaClient; logger: Logger }): Promise<WorkerHandle> {
+export async function startWorker(
+  config: WorkerConfig,
+  deps: { prisma: PrismaClient; logger: Logger },
+  opts: { schedules?: boolean } = {},
+): Promise<WorkerHandle> {
   installTemporalRuntime(deps.logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
@@ -47,6 +53,15 @@ export async function startWorker(config: WorkerConfig, deps: { prisma: PrismaCl
     // replayed from the server when they wake up.
     maxCachedWorkflows: 1000,
   });
+  if (opts.schedules !== false) {
+    // Temporal Schedules for the cycle close of every group.
+    const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
+    try {
+      await ensureCycleSchedules(client, deps.prisma, config.TEMPORAL_TASK_QUEUE, deps.logger);
+    } finally {
+      await client.connection.close();
+    }
+  }
   const done = worker.run().finally(() => connection.close());
   return {
     worker,

@@ -22,6 +22,7 @@ import taskRoutes from './routes/tasks';
 import policyRoutes from './routes/policies';
 import reportRoutes from './routes/reports';
 import fxRateRoutes from './routes/fx-rates';
+import periodRoutes from './routes/periods';
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -68,6 +69,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
   await fastify.register(policyRoutes, { prefix: '/api' });
   await fastify.register(reportRoutes, { prefix: '/api' });
   await fastify.register(fxRateRoutes, { prefix: '/api' });
+  await fastify.register(periodRoutes, { prefix: '/api' });
   if (fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
     await fastify.register(fastifyStatic, { root: WEB_DIR, prefix: '/', index: 'index.html', maxAge: '1h' });
   }

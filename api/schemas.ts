@@ -167,6 +167,19 @@ export const TransferDetail = Type.Composite([
       Type.Null(),
     ]),
     rejectReason: Type.Union([Type.String(), Type.Null()]),
+    resolution: Type.Union([
+      Type.Object({
+        decision: StringEnum(['UPHOLD_SENDER', 'UPHOLD_RECEIVER', 'ADJUST'] as const),
+        rationale: Type.Union([Type.String(), Type.Null()]),
+        quantity: Type.Union([Type.String(), Type.Null()]),
+        unitPrice: Type.Union([Type.String(), Type.Null()]),
+        amount: Type.Union([Type.String(), Type.Null()]),
+        date: Type.Union([Type.String(), Type.Null()]),
+        decidedBy: Type.Union([Uuid, Type.Null()]),
+      }, { description: "HQ's binding figures, beside both sides' originals" }),
+      Type.Null(),
+    ]),
+    comments: Type.Array(Type.Object({ id: Uuid, author: UserRef, text: Type.String(), createdAt: Type.String({ format: 'date-time' }) })),
     policy: Type.Unknown({ description: 'the approval policy frozen on this transfer' }),
     tasks: Type.Array(TaskSchema),
     timeline: Type.Array(AuditEntry),
@@ -253,3 +266,32 @@ export const PolicyInput = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const FiguresBody = Type.Object(
+  {
+    quantity: Type.Optional(Decimal('quantity')),
+    unitPrice: Type.Optional(Decimal('unit price')),
+    amount: Decimal('amount', { scale: 2 }),
+    date: DateOnly,
+  },
+  { additionalProperties: false },
+);
+export const ArbitrateBody = Type.Object(
+  {
+    decision: StringEnum(['UPHOLD_SENDER', 'UPHOLD_RECEIVER', 'ADJUST'] as const),
+    rationale: Type.String({ minLength: 1, maxLength: 4000, description: 'written rationale, shown to both entities' }),
+    figures: Type.Optional(FiguresBody),
+  },
+  { additionalProperties: false },
+);
+export const CorrectBody = Type.Object(
+  {
+    quantity: Type.Optional(Decimal('corrected quantity')),
+    unitPrice: Type.Optional(Decimal('corrected unit price')),
+    amount: Decimal('corrected amount', { scale: 2 }),
+    date: DateOnly,
+    reason: Type.String({ minLength: 1, maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export const CommentCreateBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 4000 }) }, { additionalProperties: false });

@@ -38,6 +38,18 @@ export function transferScope(actor: AuthUser): Prisma.TransferWhereInput {
   return { OR: [{ senderEntityId: { in: mine } }, { receiverEntityId: { in: mine } }] };
 }
 
+/**
+ * Overdue = still PENDING past the receiver's deadline. After an escalation `dueAt` is the
+ * supervisor's (or HQ's) deadline, but the transfer stays overdue.
+ */
+export function isOverdue(t: { status: string; escalationLevel: number; dueAt: Date }, now = Date.now()): boolean {
+  return t.status === 'PENDING' && (t.escalationLevel > 0 || t.dueAt.getTime() < now);
+}
+
+export function overdueWhere(now = new Date()): Prisma.TransferWhereInput {
+  return { status: 'PENDING', OR: [{ escalationLevel: { gt: 0 } }, { dueAt: { lt: now } }] };
+}
+
 export function toSummary(t: TransferRow, now = Date.now()) {
   return {
     id: t.id,
@@ -56,7 +68,7 @@ export function toSummary(t: TransferRow, now = Date.now()) {
     memo: t.memo,
     status: t.status,
     dueAt: iso(t.dueAt),
-    overdue: t.status === 'PENDING' && t.dueAt.getTime() < now,
+    overdue: isOverdue(t, now),
     level: t.level,
     escalationLevel: t.escalationLevel,
     createdBy: { id: t.createdBy.id, name: t.createdBy.displayName },
@@ -110,9 +122,10 @@ export async function loadTransfer(fastify: FastifyInstance, actor: AuthUser, id
 
 export async function transferDetail(fastify: FastifyInstance, t: TransferRow) {
   const { prisma, config } = fastify.deps;
-  const [tasks, audit] = await Promise.all([
+  const [tasks, audit, comments] = await Promise.all([
     prisma.task.findMany({ where: { transferId: t.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
     prisma.auditEvent.findMany({ where: { transferId: t.id }, orderBy: { id: 'asc' }, take: 500 }),
+    prisma.comment.findMany({ where: { transferId: t.id }, orderBy: { createdAt: 'asc' } }),
   ]);
   const hasReceipt = t.receiptAmount !== null;
   return {
@@ -124,6 +137,18 @@ export async function transferDetail(fastify: FastifyInstance, t: TransferRow) {
     differences: (t.differences as Difference[] | null) ?? [],
     dispute: t.disputeReason ? { reason: t.disputeReason, text: t.disputeText, proposal: t.disputeProposal ?? null } : null,
     rejectReason: t.rejectReason,
+    resolution: t.resolution
+      ? {
+          decision: t.resolution,
+          rationale: t.resolutionNote,
+          quantity: str(t.resolvedQuantity),
+          unitPrice: str(t.resolvedUnitPrice),
+          amount: str(t.resolvedAmount),
+          date: day(t.resolvedDate),
+          decidedBy: t.resolvedById,
+        }
+      : null,
+    comments: comments.map((c) => ({ id: c.id, author: { id: c.authorId, name: c.authorName }, text: c.text, createdAt: iso(c.createdAt) })),
     policy: t.policy ?? null,
     tasks: await taskViews(fastify, tasks),
     timeline: audit.map((a) => ({
@@ -195,7 +220,6 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
           createdById: actor.userId,
           dueAt: new Date(Date.now() + within),
         },
-        include: transferInclude,
       });
       await tx.auditEvent.create({
         data: {
@@ -208,12 +232,12 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
           objectId: t.id,
           transferId: t.id,
           entityIds: [sender.id, receiver.id],
-          after: toSummary(t) as unknown as Prisma.InputJsonValue,
+          after: { ...body, status: t.status, dueAt: t.dueAt.toISOString(), workflowId } as Prisma.InputJsonValue,
           workflowId,
         },
       });
-      return t;
-    });
+      return t.id;
+    }).then((id) => prisma.transfer.findUniqueOrThrow({ where: { id }, include: transferInclude }));
   } catch (err) {
     if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
     created = false;
@@ -248,6 +272,16 @@ export function unprocessable(fastify: FastifyInstance, field: string, message: 
   return Object.assign(fastify.httpErrors.unprocessableEntity(`${field}: ${message}`), { code: 'INVALID_FIELD', field });
 }
 
+/** First guard (the workflow holds the second): nothing changes in a frozen period, HQ finance excepted. */
+export async function assertPeriodOpen(fastify: FastifyInstance, actor: AuthUser, t: { period: string; senderEntity: { id: string } }): Promise<void> {
+  if (actor.groupRole === 'HQ_FINANCE') return;
+  const sender = await fastify.deps.prisma.entity.findUniqueOrThrow({ where: { id: t.senderEntity.id }, select: { groupId: true } });
+  const p = await fastify.deps.prisma.period.findUnique({ where: { groupId_period: { groupId: sender.groupId, period: t.period } } });
+  if (p?.status === 'FROZEN') {
+    throw Object.assign(fastify.httpErrors.conflict(`period ${t.period} is frozen: no confirmation or change can be booked in it until HQ reopens it`), { code: 'PERIOD_FROZEN' });
+  }
+}
+
 const STATUS_BY_TYPE: Record<string, number> = { Forbidden: 403, Conflict: 409, Invalid: 422, NotFound: 404 };
 
 /** Runs a workflow Update and maps its failure to an HTTP error. */
@@ -257,7 +291,11 @@ export async function runAction<T>(fastify: FastifyInstance, t: { status: string
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
       const status = STATUS_BY_TYPE[err.cause.type ?? ''];
-      if (status) throw fastify.httpErrors.createError(status, err.cause.message);
+      if (status) {
+        const e = fastify.httpErrors.createError(status, err.cause.message);
+        if (/^period \S+ is frozen/.test(err.cause.message)) Object.assign(e, { code: 'PERIOD_FROZEN' });
+        throw e;
+      }
     }
     if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
       throw fastify.httpErrors.conflict(`transfer is already ${t.status}; nothing is open to act on`);

@@ -8,7 +8,7 @@
 // - a currency with no rate for the period is listed in `missingFxRates` and its lines
 //   are left out of every group-currency figure (never guessed); counts still include them;
 // - open = PENDING or DISPUTED; age = now − createdAt, buckets [0, 2d), [2d, 7d),
-//   [7d, 30d), [30d, ∞); overdue = PENDING with dueAt < now;
+//   [7d, 30d), [30d, ∞); overdue = PENDING past the receiver's deadline (escalated, or dueAt < now);
 // - open difference = Σ over open items of |receiptAmount − amount| for a DISPUTED item
 //   with the receiver's amount, else the full amount (nobody has matched it yet);
 // - grade RED when openDifference > Group.redThreshold, AMBER when > amberThreshold,
@@ -185,7 +185,7 @@ const reports: FastifyPluginAsync = async (fastify) => {
         const [c2, c7, c30] = [at(2 * DAY), at(7 * DAY), at(30 * DAY)];
         const openRows = await tx.$queryRaw<OpenRow[]>`
           SELECT t."senderEntityId"::text AS s, t."receiverEntityId"::text AS r, t.currency::text AS currency,
-            (count(*) FILTER (WHERE t.status = 'PENDING' AND t."dueAt" < ${now.toISOString()}::timestamptz))::int AS overdue,
+            (count(*) FILTER (WHERE t.status = 'PENDING' AND (t."escalationLevel" > 0 OR t."dueAt" < ${now.toISOString()}::timestamptz)))::int AS overdue,
             (count(*) FILTER (WHERE t."createdAt" > ${c2}::timestamptz))::int AS n0,
             sum(t.amount) FILTER (WHERE t."createdAt" > ${c2}::timestamptz) AS a0,
             (count(*) FILTER (WHERE t."createdAt" <= ${c2}::timestamptz AND t."createdAt" > ${c7}::timestamptz))::int AS n1,

@@ -5,7 +5,7 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Prisma } from '../../prisma/client';
 import { ActionResponse, CommentBody, HandOverBody, IdParams, RejectBody, TaskSchema, TransferSummary, errors } from '../schemas';
-import { loadTransfer, runAction, taskViews, toSummary, transferDetail, transferInclude, unprocessable } from '../transfers-service';
+import { assertPeriodOpen, loadTransfer, runAction, taskViews, toSummary, transferDetail, transferInclude, unprocessable } from '../transfers-service';
 import { approveTaskUpdate, delegateTaskUpdate, rejectTaskUpdate, transferTaskUpdate } from '../../workflows/messages';
 import type { ActionResult, Colleague } from '../../workflows/types';
 import type { AuthUser } from '../plugins/auth';
@@ -62,6 +62,7 @@ const tasks: FastifyPluginAsync = async (fastify) => {
         const t = await loadTransfer(fastify, request.actor, task.transferId).catch(() => {
           throw fastify.httpErrors.notFound('task not found');
         });
+        await assertPeriodOpen(fastify, request.actor, t);
         const result = await runAction(fastify, t, () => run(temporal.workflow.getHandle(t.workflowId), request.actor, request.params.id, request.body as B));
         return { ...result, transfer: await transferDetail(fastify, await loadTransfer(fastify, request.actor, t.id)) };
       },

@@ -7,6 +7,9 @@ import type { AuthUser } from '../plugins/auth';
 import type { Prisma } from '../../prisma/client';
 import {
   ActionResponse,
+  ArbitrateBody,
+  CommentCreateBody,
+  CorrectBody,
   CreateTransferBody,
   DisputeBody,
   EntityCode,
@@ -21,8 +24,8 @@ import {
   WithdrawBody,
   errors,
 } from '../schemas';
-import { createTransfer, loadTransfer, runAction, toSummary, transferDetail, transferInclude, transferScope } from '../transfers-service';
-import { confirmUpdate, disputeUpdate, rejectUpdate, withdrawUpdate } from '../../workflows/messages';
+import { assertPeriodOpen, createTransfer, loadTransfer, overdueWhere, runAction, toSummary, transferDetail, transferInclude, transferScope } from '../transfers-service';
+import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, rejectUpdate, withdrawUpdate } from '../../workflows/messages';
 import type { ActionResult } from '../../workflows/types';
 
 const ListQuery = Type.Object(
@@ -90,7 +93,7 @@ const transfers: FastifyPluginAsync = async (fastify) => {
       if (q.period) and.push({ period: q.period });
       if (q.overdue !== undefined) {
         const now = new Date();
-        and.push(q.overdue ? { status: 'PENDING', dueAt: { lt: now } } : { NOT: { status: 'PENDING', dueAt: { lt: now } } });
+        and.push(q.overdue ? overdueWhere(now) : { NOT: overdueWhere(now) });
       }
       const where = { AND: and };
       const [items, total] = await Promise.all([
@@ -134,12 +137,73 @@ const transfers: FastifyPluginAsync = async (fastify) => {
       },
       async (request) => {
         const t = await loadTransfer(fastify, request.actor, request.params.id);
+        await assertPeriodOpen(fastify, request.actor, t);
         const handle = temporal.workflow.getHandle(t.workflowId);
         const result = await runAction(fastify, t, () => run(handle, request.actor, request.body as B));
         const fresh = await loadTransfer(fastify, request.actor, t.id);
         return { ...result, transfer: await transferDetail(fastify, fresh) };
       },
     );
+
+  app.post(
+    '/transfers/:id/comments',
+    {
+      schema: {
+        tags: ['transfers'],
+        summary: 'add a comment or evidence note (either party or HQ); comments are never edited',
+        params: IdParams,
+        body: CommentCreateBody,
+        response: { 201: Type.Object({ id: Type.String(), text: Type.String(), createdAt: Type.String({ format: 'date-time' }) }), ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const t = await loadTransfer(fastify, request.actor, request.params.id);
+      const a = request.actor;
+      const c = await prisma.$transaction(async (tx) => {
+        const row = await tx.comment.create({ data: { transferId: t.id, authorId: a.userId, authorName: a.name, text: request.body.text } });
+        await tx.auditEvent.create({
+          data: {
+            actorId: a.userId,
+            actorName: a.name,
+            actorIp: request.ip,
+            requestId: String(request.id),
+            action: 'TRANSFER_COMMENTED',
+            objectType: 'transfer',
+            objectId: t.id,
+            transferId: t.id,
+            entityIds: [t.senderEntity.id, t.receiverEntity.id],
+            after: { commentId: row.id, text: row.text },
+            workflowId: t.workflowId,
+          },
+        });
+        return row;
+      });
+      return reply.status(201).send({ id: c.id, text: c.text, createdAt: c.createdAt.toISOString() });
+    },
+  );
+
+  app.get(
+    '/disputes',
+    {
+      onRequest: [fastify.requireHq],
+      schema: {
+        tags: ['disputes'],
+        summary: "HQ finance's arbitration queue: disputed transfers of the group, soonest due first",
+        querystring: Type.Object({ page: Type.Integer({ minimum: 1, default: 1 }), pageSize: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false }),
+        response: { 200: Page(TransferSummary), ...errors(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { page, pageSize } = request.query;
+      const where = { AND: [transferScope(request.actor), { status: 'DISPUTED' as const }] };
+      const [items, total] = await Promise.all([
+        prisma.transfer.findMany({ where, include: transferInclude, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
+        prisma.transfer.count({ where }),
+      ]);
+      const now = Date.now();
+      return { items: items.map((t) => toSummary(t, now)), total, page, pageSize };
+    },
+  );
 
   action<Static<typeof ReceiptBody>>(
     'confirm',
@@ -161,6 +225,31 @@ const transfers: FastifyPluginAsync = async (fastify) => {
   );
   action<Static<typeof DisputeBody>>('dispute', 'dispute with a reason code, text and optionally a proposal', DisputeBody, (h, actor, b) =>
     h.executeUpdate(disputeUpdate, { args: [{ actor: plainActor(actor), reason: b.reason, text: b.text, proposal: b.proposal }] }),
+  );
+  action<Static<typeof ArbitrateBody>>(
+    'arbitrate',
+    'HQ finance decides a dispute: UPHOLD_SENDER, UPHOLD_RECEIVER or ADJUST (with the agreed figures), with a written rationale',
+    ArbitrateBody,
+    (h, actor, b) =>
+      h.executeUpdate(arbitrateUpdate, {
+        args: [
+          {
+            actor: plainActor(actor),
+            decision: b.decision,
+            rationale: b.rationale,
+            figures: b.figures ? { quantity: b.figures.quantity ?? null, unitPrice: b.figures.unitPrice ?? null, amount: b.figures.amount, date: b.figures.date } : undefined,
+          },
+        ],
+      }),
+  );
+  action<Static<typeof CorrectBody>>(
+    'correct',
+    'the sender corrects its own figures while the transfer is disputed; matching runs again and a match ends the dispute',
+    CorrectBody,
+    (h, actor, b) =>
+      h.executeUpdate(correctUpdate, {
+        args: [{ actor: plainActor(actor), figures: { quantity: b.quantity ?? null, unitPrice: b.unitPrice ?? null, amount: b.amount, date: b.date }, reason: b.reason }],
+      }),
   );
   action<Static<typeof WithdrawBody>>('withdraw', 'withdraw (sender) while nobody has acted', WithdrawBody, (h, actor, b) =>
     h.executeUpdate(withdrawUpdate, { args: [{ actor: plainActor(actor), reason: b.reason }] }),

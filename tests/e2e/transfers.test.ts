@@ -193,7 +193,11 @@ describe('acting on a transfer', () => {
       sender: { quantity: '4', unitPrice: '25.125', amount: '100.5', date: '2026-11-18' },
       receiver: { receiptRef: 'GR-77', quantity: '3', amount: '75.38' },
     });
-    expect(detail.body.timeline.map((e: { action: string }) => e.action)).toEqual(['TRANSFER_CREATED', 'TRANSFER_ROUTED', 'TRANSFER_MISMATCH']);
+    const timeline = await until(async () => {
+      const d = await http('GET', `/api/transfers/${tr.id}`, { token: t.senderAcc });
+      return d.body.timeline.length >= 4 ? d.body.timeline : null;
+    });
+    expect(timeline.map((e: { action: string }) => e.action)).toEqual(['TRANSFER_CREATED', 'TRANSFER_ROUTED', 'TRANSFER_MISMATCH', 'ARBITRATION_OPENED']);
     expect(detail.body.temporalUrl).toContain(encodeURIComponent(tr.workflowId));
     const inbox = await http('GET', '/api/tasks', { token: t.receiverAcc });
     expect(inbox.body.items.map((x: { transferId: string }) => x.transferId)).not.toContain(tr.id);

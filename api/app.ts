@@ -23,6 +23,8 @@ import policyRoutes from './routes/policies';
 import reportRoutes from './routes/reports';
 import fxRateRoutes from './routes/fx-rates';
 import periodRoutes from './routes/periods';
+import auditRoutes from './routes/audit';
+import importRoutes from './routes/imports';
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -70,6 +72,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
   await fastify.register(reportRoutes, { prefix: '/api' });
   await fastify.register(fxRateRoutes, { prefix: '/api' });
   await fastify.register(periodRoutes, { prefix: '/api' });
+  await fastify.register(auditRoutes, { prefix: '/api' });
+  await fastify.register(importRoutes, { prefix: '/api' });
   if (fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
     await fastify.register(fastifyStatic, { root: WEB_DIR, prefix: '/', index: 'index.html', maxAge: '1h' });
   }

@@ -1,0 +1,5 @@
+// Placeholder: being written (issue 5).
+import type { FastifyPluginAsync } from 'fastify';
+
+const routes: FastifyPluginAsync = async () => undefined;
+export default routes;

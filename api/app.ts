@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import sensible from '@fastify/sensible';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
@@ -32,7 +34,10 @@ export interface AppOptions {
   config: Pick<
     ApiConfig,
     'DEMO_MODE' | 'JWT_EXPIRES_IN' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'
-  > & { JWT_SECRET: string };
+  > &
+    Partial<Pick<ApiConfig, 'JWT_JWKS_URL' | 'JWT_JWKS_ISSUER' | 'JWT_JWKS_AUDIENCE' | 'JWT_JWKS_USERNAME_CLAIM' | 'RATE_LIMIT_PER_MINUTE' | 'LOGIN_RATE_LIMIT_PER_MINUTE'>> & {
+      JWT_SECRET: string;
+    };
 }
 
 declare module 'fastify' {
@@ -48,6 +53,26 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
   fastify.addSchema(ErrorResponse);
   await fastify.register(validationPlugin);
   await fastify.register(sensible);
+  await fastify.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  // Per user once authenticated (per IP before), after the auth hooks have run.
+  await fastify.register(rateLimit, {
+    hook: 'preHandler',
+    max: opts.config.RATE_LIMIT_PER_MINUTE ?? 1200,
+    timeWindow: '1 minute',
+    keyGenerator: (request) => (request.actor ? `user:${request.actor.userId}` : `ip:${request.ip}`),
+    allowList: (request) => request.url === '/healthz' || request.url === '/readyz',
+  });
   await fastify.register(errorsPlugin);
   await fastify.register(swagger, {
     openapi: {
@@ -62,7 +87,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+  await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   await fastify.register(authPlugin);
   await fastify.register(healthRoutes);
   await fastify.register(authRoutes, { prefix: '/api' });

@@ -4,6 +4,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
+import buildGetJwks from 'get-jwks';
+import { createDecoder, createVerifier } from 'fast-jwt';
 import type { Actor } from '../../workflows/types';
 
 export interface AuthUser extends Actor {
@@ -39,14 +41,55 @@ export default fp(async function auth(fastify: FastifyInstance) {
   });
   fastify.decorateRequest('actor', null as unknown as AuthUser);
 
+  // Optional SSO: tokens of the group's identity provider (RS256 / ES256, keys from its
+  // JWKS URL) are accepted beside our own HS256 tokens. The username claim names the user.
+  const sso = config.JWT_JWKS_URL
+    ? (() => {
+        const url = new URL(config.JWT_JWKS_URL!);
+        const getJwks = buildGetJwks({ jwksPath: url.pathname, ttl: 10 * 60_000 });
+        const domain = url.origin;
+        const verifier = createVerifier({
+          key: async (decoded: { header: { kid?: string; alg?: string } }) => getJwks.getPublicKey({ domain, kid: decoded.header.kid, alg: decoded.header.alg }),
+          algorithms: ['RS256', 'ES256'],
+          allowedIss: config.JWT_JWKS_ISSUER,
+          ...(config.JWT_JWKS_AUDIENCE ? { allowedAud: config.JWT_JWKS_AUDIENCE } : {}),
+          cache: false,
+        });
+        return { verifier, claim: config.JWT_JWKS_USERNAME_CLAIM ?? 'preferred_username' };
+      })()
+    : null;
+  const decodeComplete = createDecoder({ complete: true });
+
+  async function identify(request: FastifyRequest): Promise<{ id?: string; username?: string }> {
+    const header = request.headers.authorization ?? '';
+    const raw = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (sso && raw) {
+      let alg: string | undefined;
+      try {
+        alg = (decodeComplete(raw) as { header: { alg?: string } }).header.alg;
+      } catch {
+        alg = undefined;
+      }
+      if (alg === 'RS256' || alg === 'ES256') {
+        const payload = (await sso.verifier(raw)) as Record<string, unknown>;
+        const username = payload[sso.claim];
+        if (typeof username !== 'string' || !username) throw new Error(`token has no ${sso.claim} claim`);
+        return { username };
+      }
+    }
+    await request.jwtVerify();
+    return { id: request.user.sub };
+  }
+
   fastify.decorate('authenticate', async (request: FastifyRequest) => {
+    let who: { id?: string; username?: string };
     try {
-      await request.jwtVerify();
+      who = await identify(request);
     } catch (err) {
       throw fastify.httpErrors.unauthorized(`invalid or expired token: ${(err as Error).message}`);
     }
     const user = await prisma.user.findUnique({
-      where: { id: request.user.sub },
+      where: who.id ? { id: who.id } : { username: who.username! },
       include: { memberships: { include: { entity: { select: { id: true, code: true, groupId: true } } } } },
     });
     if (!user || !user.active) throw fastify.httpErrors.unauthorized('user is disabled or no longer exists');

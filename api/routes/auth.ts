@@ -26,12 +26,20 @@ const authRoutes: FastifyPluginAsync = async (fastify) => {
   app.post(
     '/auth/login',
     {
+      // Brute force: a few attempts per minute per username and address.
+      config: {
+        rateLimit: {
+          max: config.LOGIN_RATE_LIMIT_PER_MINUTE ?? 10,
+          timeWindow: '1 minute',
+          keyGenerator: (request: { body?: unknown; ip: string }) => `login:${String((request.body as { username?: unknown } | undefined)?.username ?? '')}:${request.ip}`,
+        },
+      },
       schema: {
         tags: ['auth'],
-        summary: 'log in with username and password; returns a bearer token',
+        summary: 'log in with username and password; returns a bearer token (refresh by logging in again)',
         security: [],
         body: LoginBody,
-        response: { 200: LoginResponse, ...errors(400, 401) },
+        response: { 200: LoginResponse, ...errors(400, 401, 429) },
       },
     },
     async (request) => {

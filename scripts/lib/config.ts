@@ -26,6 +26,13 @@ export const EnvVars = {
   JWT_EXPIRES_IN: Type.String({ default: '8h', pattern: '^\\d+[smhd]$' }),
   JWT_ISSUER: Type.String({ default: 'ic-confirm' }),
   JWT_AUDIENCE: Type.String({ default: 'ic-confirm-api' }),
+  // Optional single sign-on: also accept RS256/ES256 tokens of an identity provider.
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  JWT_JWKS_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_JWKS_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_JWKS_USERNAME_CLAIM: Type.String({ default: 'preferred_username' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1 }),
+  LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 10, minimum: 1 }),
   // `npm start` only (the embedded defaults)
   PG_DATA_DIR: Type.String({ default: '.data/postgres' }),
   PG_PORT: Type.Integer({ default: 5433, minimum: 1, maximum: 65535 }),
@@ -73,6 +80,7 @@ export const WORKER_ENV = ['LOG_LEVEL', 'LOG_FORMAT', 'DATABASE_URL', 'TEMPORAL_
 export const API_ENV = [
   'LOG_LEVEL', 'LOG_FORMAT', 'DEMO_MODE', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_UI_URL', 'HOST', 'PORT', 'PUBLIC_URL', 'JWT_SECRET', 'JWT_EXPIRES_IN', 'JWT_ISSUER', 'JWT_AUDIENCE',
+  'JWT_JWKS_URL', 'JWT_JWKS_ISSUER', 'JWT_JWKS_AUDIENCE', 'JWT_JWKS_USERNAME_CLAIM', 'RATE_LIMIT_PER_MINUTE', 'LOGIN_RATE_LIMIT_PER_MINUTE',
 ] as const;
 export type WorkerConfig = ReturnType<typeof loadEnv<(typeof WORKER_ENV)[number]>>;
 export type ApiConfig = ReturnType<typeof loadEnv<(typeof API_ENV)[number]>>;

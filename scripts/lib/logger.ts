@@ -4,16 +4,28 @@ import pino, { type Logger, type LoggerOptions } from 'pino';
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'headers.authorization',
+  'password',
+  'passwordHash',
+  'token',
+  'secret',
+  'webhookUrl',
+  'accessToken',
+  'signingSecret',
+  'JWT_SECRET',
+  'DATABASE_URL',
   '*.password',
   '*.passwordHash',
   '*.token',
   '*.secret',
+  '*.webhookUrl',
+  '*.accessToken',
+  '*.signingSecret',
   '*.JWT_SECRET',
-  'password',
-  'token',
+  '*.DATABASE_URL',
 ];
 
-export function createLogger(opts: { level?: string; format?: 'json' | 'pretty'; name?: string } = {}): Logger {
+export function createLogger(opts: { level?: string; format?: 'json' | 'pretty'; name?: string; destination?: pino.DestinationStream } = {}): Logger {
   const options: LoggerOptions = {
     level: opts.level ?? 'info',
     name: opts.name,
@@ -22,5 +34,5 @@ export function createLogger(opts: { level?: string; format?: 'json' | 'pretty';
   if (opts.format === 'pretty') {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
   }
-  return pino(options);
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

@@ -233,6 +233,11 @@ export const ActionResponse = Type.Object({
 
 export const IdParams = Type.Object({ id: Uuid });
 
+/** Paging: bounded so that page × pageSize stays a safe offset. */
+export const PageNumber = Type.Integer({ minimum: 1, maximum: 100_000, default: 1 });
+export const PageSize = (max = 200) => Type.Integer({ minimum: 1, maximum: max, default: 50 });
+export const PageQuery = Type.Object({ page: PageNumber, pageSize: PageSize() }, { additionalProperties: false });
+
 export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({ items: Type.Array(item), total: Type.Integer(), page: Type.Integer(), pageSize: Type.Integer() });
 

@@ -11,6 +11,7 @@ import { createLogger } from './lib/logger';
 import { StartupError, reachableDataDir, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './lib/embedded-postgres';
 import { startDevServer, waitForTemporal, ROOT, type DevServerHandle } from './lib/temporal-server';
 import { migrateDeploy, migrationsApplied } from '../prisma/migrate';
+import { ensureAppLogin } from './lib/app-role';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { demoLogins, seedDemo, DEMO_PASSWORD } from '../prisma/seed';
 import { startWorker, type WorkerHandle } from '../activities/worker';
@@ -25,7 +26,10 @@ export interface StackInfo {
   openApiUrl: string;
   temporalAddress: string;
   temporalUiUrl: string | null;
+  /** What the worker and the API connect with (embedded: a member of ic_confirm_app, see lib/app-role.ts). */
   databaseUrl: string;
+  /** What the migrations and the seed ran with (embedded: the superuser; external: DATABASE_URL). */
+  ownerDatabaseUrl: string;
   embeddedPostgres: boolean;
   pid: number;
 }
@@ -84,9 +88,15 @@ async function main(): Promise<void> {
         throw new StartupError(`database migrations failed: ${err.message}`, 'check DATABASE_URL points at a PostgreSQL database this user may change');
       });
     }
+    if (env.DEMO_MODE) {
+      const owner = createPrisma(databaseUrl, { max: 2 });
+      if (await seedDemo(owner).finally(() => owner.$disconnect())) logger.info('seeded the demo group');
+    }
+    // The worker and the API run as a member of ic_confirm_app: audit rows are append-only to them.
+    const ownerDatabaseUrl = databaseUrl;
+    if (pg) databaseUrl = await ensureAppLogin(ownerDatabaseUrl);
     const prisma: PrismaClient = createPrisma(databaseUrl);
     stops.push(['prisma', () => prisma.$disconnect()]);
-    if (env.DEMO_MODE && (await seedDemo(prisma))) logger.info('seeded the demo group');
 
     // Temporal
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
@@ -139,6 +149,7 @@ async function main(): Promise<void> {
       temporalAddress,
       temporalUiUrl,
       databaseUrl,
+      ownerDatabaseUrl,
       embeddedPostgres: !!pg,
       pid: process.pid,
     };

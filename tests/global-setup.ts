@@ -62,7 +62,8 @@ export default async function globalSetup(): Promise<void> {
   }
   const info = JSON.parse(fs.readFileSync(readyFile, 'utf8'));
   process.env.TEST_API_URL = info.apiUrl;
-  process.env.TEST_DATABASE_URL = info.databaseUrl;
+  process.env.TEST_DATABASE_URL = info.databaseUrl; // the role the API and the worker use (ic_confirm_app)
+  process.env.TEST_OWNER_DATABASE_URL = info.ownerDatabaseUrl; // the superuser: migrations, the seed
   process.env.TEST_TEMPORAL_ADDRESS = info.temporalAddress;
   process.env.TEST_TASK_QUEUE = 'transfers';
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;

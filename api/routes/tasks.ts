@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Prisma } from '../../prisma/client';
-import { ActionResponse, CommentBody, HandOverBody, IdParams, RejectBody, TaskSchema, TransferSummary, errors } from '../schemas';
+import { ActionResponse, CommentBody, PageQuery, HandOverBody, IdParams, RejectBody, TaskSchema, TransferSummary, errors } from '../schemas';
 import { assertPeriodOpen, loadTransfer, runAction, taskViews, toSummary, transferDetail, transferInclude, unprocessable } from '../transfers-service';
 import { approveTaskUpdate, delegateTaskUpdate, rejectTaskUpdate, transferTaskUpdate } from '../../workflows/messages';
 import type { ActionResult, Colleague } from '../../workflows/types';
@@ -32,10 +32,7 @@ const tasks: FastifyPluginAsync = async (fastify) => {
       schema: {
         tags: ['tasks'],
         summary: 'my open tasks (assigned, delegated to me, or offered to my entities), soonest due first',
-        querystring: Type.Object(
-          { page: Type.Integer({ minimum: 1, default: 1 }), pageSize: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) },
-          { additionalProperties: false },
-        ),
+        querystring: PageQuery,
         response: { 200: Type.Object({ items: Type.Array(MyTask), total: Type.Integer(), page: Type.Integer(), pageSize: Type.Integer() }), ...errors(400, 401) },
       },
     },

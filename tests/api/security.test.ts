@@ -84,6 +84,22 @@ describe('our tokens', () => {
     }
   });
 
+  it('rate-limits each user once authenticated, not the whole address', async () => {
+    const fx = await createFixture();
+    const s = await server({ RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const me = (sub: string) => s.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${sign({ sub, name: 'x' })}` } });
+      for (let i = 0; i < 3; i++) expect((await me(fx.users.senderAcc.id)).statusCode).toBe(200);
+      const limited = await me(fx.users.senderAcc.id);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers['retry-after']).toBeDefined();
+      expect((await me(fx.users.receiverAcc.id)).statusCode).toBe(200);
+      expect((await s.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('sends hardening headers', async () => {
     const s = await server();
     try {

@@ -68,6 +68,17 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll('SIGINT', 0));
   process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
   process.on('SIGHUP', () => void stopAll('SIGHUP', 0));
+  // Started by a test run: stop when that process is gone (killed runs leave nothing behind).
+  const parent = Number(process.env.STACK_PARENT_PID);
+  if (parent > 0) {
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        void stopAll('parent process gone', 0);
+      }
+    }, 2000).unref();
+  }
 
   try {
     // PostgreSQL

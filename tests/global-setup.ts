@@ -40,6 +40,9 @@ export default async function globalSetup(): Promise<void> {
     JWT_SECRET: `test-secret-${Math.random().toString(36).slice(2)}-${Date.now()}-padding`,
     WORKFLOW_BUNDLE: bundlePath,
     STACK_READY_FILE: readyFile,
+    STACK_PARENT_PID: String(process.pid),
+    // The fuzz test sends thousands of requests as one user.
+    RATE_LIMIT_PER_MINUTE: '1000000',
   };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;

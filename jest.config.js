@@ -6,6 +6,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
+  // tests/heavy runs in a second jest pass of `npm test`, alone (see package.json).
+  testPathIgnorePatterns: ['/node_modules/', '/tests/heavy/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
     // A few dependencies ship only as ES modules (Node's require(esm) loads them at run

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { ensureCycleSchedules } from './schedules';
 import { createActivities } from '.';
+import { createRobotActivities } from './robots/activities';
+import { startDispatcher, type DispatcherHandle } from './robots/dispatcher';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { loadEnv, WORKER_ENV, ConfigError, type WorkerConfig } from '../scripts/lib/config';
 import { createLogger } from '../scripts/lib/logger';
@@ -37,7 +39,7 @@ export interface WorkerHandle {
 export async function startWorker(
   config: WorkerConfig,
   deps: { prisma: PrismaClient; logger: Logger },
-  opts: { schedules?: boolean } = {},
+  opts: { schedules?: boolean; robots?: boolean } = {},
 ): Promise<WorkerHandle> {
   installTemporalRuntime(deps.logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -48,7 +50,15 @@ export async function startWorker(
     ...(config.WORKFLOW_BUNDLE
       ? { workflowBundle: { codePath: path.resolve(config.WORKFLOW_BUNDLE) } }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ prisma: deps.prisma, logger: deps.logger.child({ component: 'activities' }) }),
+    activities: {
+      ...createActivities({ prisma: deps.prisma, logger: deps.logger.child({ component: 'activities' }) }),
+      // WeCom / DingTalk robots (workflows/robot.ts); links in messages start at PUBLIC_URL.
+      ...createRobotActivities({
+        prisma: deps.prisma,
+        logger: deps.logger.child({ component: 'robots' }),
+        publicUrl: config.PUBLIC_URL ?? `http://localhost:${'PORT' in config ? (config as { PORT?: number }).PORT ?? 3000 : 3000}`,
+      }),
+    },
     // Bounded memory: at most this many workflow histories are cached; the rest are
     // replayed from the server when they wake up.
     maxCachedWorkflows: 1000,
@@ -62,7 +72,18 @@ export async function startWorker(
       await client.connection.close();
     }
   }
-  const done = worker.run().finally(() => connection.close());
+  // The robot dispatcher: notification events → deliveries → robot workflows.
+  let dispatcher: DispatcherHandle | undefined;
+  let dispatcherClient: Client | undefined;
+  if (opts.robots !== false) {
+    dispatcherClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
+    dispatcher = startDispatcher({ prisma: deps.prisma, client: dispatcherClient, taskQueue: config.TEMPORAL_TASK_QUEUE, logger: deps.logger.child({ component: 'robot-dispatcher' }) });
+  }
+  const done = worker.run().finally(async () => {
+    await dispatcher?.stop();
+    await dispatcherClient?.connection.close();
+    await connection.close();
+  });
   return {
     worker,
     done,

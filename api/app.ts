@@ -27,6 +27,8 @@ import fxRateRoutes from './routes/fx-rates';
 import periodRoutes from './routes/periods';
 import auditRoutes from './routes/audit';
 import importRoutes from './routes/imports';
+import channelRoutes from './routes/channels';
+import notificationRoutes from './routes/notifications';
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -99,6 +101,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
   await fastify.register(periodRoutes, { prefix: '/api' });
   await fastify.register(auditRoutes, { prefix: '/api' });
   await fastify.register(importRoutes, { prefix: '/api' });
+  await fastify.register(channelRoutes, { prefix: '/api' });
+  await fastify.register(notificationRoutes, { prefix: '/api' });
   if (fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
     await fastify.register(fastifyStatic, { root: WEB_DIR, prefix: '/', index: 'index.html', maxAge: '1h' });
   }

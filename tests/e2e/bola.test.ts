@@ -1,19 +1,9 @@
 // Broken object level authorization matrix: for every endpoint and every outside role,
 // requests about another entity's (or another group's) objects are refused with 404, list
 // endpoints never include them, and functions reserved to HQ answer 403 to others.
-import { Client as PgClient } from 'pg';
 import { http, login } from '../helpers/http';
 import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
-
-async function sql<T = any>(text: string, values: unknown[] = []): Promise<T[]> {
-  const pg = new PgClient({ connectionString: process.env.TEST_DATABASE_URL });
-  await pg.connect();
-  try {
-    return (await pg.query(text, values)).rows as T[];
-  } finally {
-    await pg.end();
-  }
-}
+import { sql } from '../helpers/db';
 
 async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;

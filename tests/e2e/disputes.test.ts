@@ -1,20 +1,10 @@
 // Disputes, arbitration, comments, period freeze / reopen and payment freeze over HTTP,
 // against the running stack (dev server, real worker, real schedule).
-import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { http, login } from '../helpers/http';
 import { createFixture, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
 import { ensureCycleSchedule, cycleScheduleId } from '../../activities/schedules';
-
-async function sql<T = any>(text: string, values: unknown[] = []): Promise<T[]> {
-  const pg = new PgClient({ connectionString: process.env.TEST_DATABASE_URL });
-  await pg.connect();
-  try {
-    return (await pg.query(text, values)).rows as T[];
-  } finally {
-    await pg.end();
-  }
-}
+import { sql } from '../helpers/db';
 
 async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;

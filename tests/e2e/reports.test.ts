@@ -1,22 +1,12 @@
 // FX rates and the reconciliation report over HTTP against the running stack. The
 // report's figures are checked against sums computed here, independently, in SQL.
-import { Client as PgClient } from 'pg';
 import { apiUrl, http, login } from '../helpers/http';
 import { createFixture, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
+import { sql } from '../helpers/db';
 
 const PERIOD = '2026-11';
 const STATUSES = ['PENDING', 'CONFIRMED', 'DISPUTED', 'REJECTED', 'WITHDRAWN', 'RESOLVED'] as const;
 const BUCKETS = ['0-2d', '2-7d', '7-30d', '>30d'] as const;
-
-async function sql<T = any>(text: string, values: unknown[] = []): Promise<T[]> {
-  const pg = new PgClient({ connectionString: process.env.TEST_DATABASE_URL });
-  await pg.connect();
-  try {
-    return (await pg.query(text, values)).rows as T[];
-  } finally {
-    await pg.end();
-  }
-}
 
 async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

@@ -1,19 +1,9 @@
 // The real stack (started by tests/global-setup.ts through scripts/stack.ts): health,
 // login with the seeded demo users, OpenAPI, and one transfer driven by its workflow
 // to CONFIRMED in the database.
-import { Client as PgClient } from 'pg';
 import { http, login } from '../helpers/http';
 import { createFixture, PASSWORD, uid } from '../helpers/fixtures';
-
-async function sql<T = any>(text: string, values: unknown[] = []): Promise<T[]> {
-  const pg = new PgClient({ connectionString: process.env.TEST_DATABASE_URL });
-  await pg.connect();
-  try {
-    return (await pg.query(text, values)).rows as T[];
-  } finally {
-    await pg.end();
-  }
-}
+import { sql } from '../helpers/db';
 
 async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

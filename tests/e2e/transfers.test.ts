@@ -1,18 +1,8 @@
 // Transfers over HTTP against the running stack: validation, scoping between entities,
 // concurrent actions, routing actions, policies.
-import { Client as PgClient } from 'pg';
 import { http, login } from '../helpers/http';
 import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
-
-async function sql<T = any>(text: string, values: unknown[] = []): Promise<T[]> {
-  const pg = new PgClient({ connectionString: process.env.TEST_DATABASE_URL });
-  await pg.connect();
-  try {
-    return (await pg.query(text, values)).rows as T[];
-  } finally {
-    await pg.end();
-  }
-}
+import { sql } from '../helpers/db';
 
 async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

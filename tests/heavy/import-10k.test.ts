@@ -1,7 +1,6 @@
 // The 10,000-line bulk import (issue 5, point 5) with every workflow's first task, run
 // by `npm test` in a jest pass of its own after the main suite (tests/heavy), because
 // 10,000 workflows on the test stack's one worker would starve the other tests.
-import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { buildServer, createTemporalClient } from '../../api/server';
@@ -10,17 +9,7 @@ import { loadEnv, API_ENV } from '../../scripts/lib/config';
 import { freePort } from '../../scripts/lib/embedded-postgres';
 import { apiUrl, http, login } from '../helpers/http';
 import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
-
-
-async function sql<T = any>(text: string, values: unknown[] = []): Promise<T[]> {
-  const pg = new PgClient({ connectionString: process.env.TEST_DATABASE_URL });
-  await pg.connect();
-  try {
-    return (await pg.query(text, values)).rows as T[];
-  } finally {
-    await pg.end();
-  }
-}
+import { sql } from '../helpers/db';
 
 async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000, every = 200): Promise<T> {
   const end = Date.now() + ms;

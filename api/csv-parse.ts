@@ -122,12 +122,5 @@ export function parseCsv(text: string, opts: CsvOptions = {}): CsvRecord[] {
   return records;
 }
 
-/** RFC 4180: quote a field holding a quote, the delimiter or a line break; double embedded quotes. */
-export function csvField(value: string | number | null | undefined): string {
-  const s = value === null || value === undefined ? '' : String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvLine(fields: Array<string | number | null | undefined>): string {
-  return fields.map(csvField).join(',');
-}
+// Writing CSV lives in api/csv.ts; re-exported under the names this module's users know.
+export { csvField, csvRow as csvLine } from './csv';

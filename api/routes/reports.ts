@@ -21,6 +21,7 @@ import type { AuthUser } from '../plugins/auth';
 import type { Prisma } from '../../prisma/client';
 import { EntityRef, PeriodString, StringEnum, errors } from '../schemas';
 import { transferScope, unprocessable } from '../transfers-service';
+import { CSV_BOM, csvLines, csvText } from '../csv';
 
 const STATUSES = ['PENDING', 'CONFIRMED', 'DISPUTED', 'REJECTED', 'WITHDRAWN', 'RESOLVED'] as const;
 type Status = (typeof STATUSES)[number];
@@ -338,7 +339,7 @@ const reports: FastifyPluginAsync = async (fastify) => {
           .status(200)
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `attachment; filename="reconciliation-${period}.csv"`)
-          .send(`\uFEFF${toCsv(report)}`);
+          .send(`${CSV_BOM}${toCsv(report)}`);
       }
       return reply.status(200).type('application/json; charset=utf-8').send(report);
     },
@@ -346,15 +347,6 @@ const reports: FastifyPluginAsync = async (fastify) => {
 };
 
 // ---- CSV --------------------------------------------------------------------------
-
-/** RFC 4180: quote a field holding a quote, comma or line break; double embedded quotes. */
-export function csvField(value: string | number): string {
-  const s = String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-/** Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed with '. */
-const text = (s: string) => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
-const csvRow = (fields: Array<string | number>) => fields.map(csvField).join(',');
 
 export function toCsv(report: Report): string {
   const cur = report.groupCurrency;
@@ -371,10 +363,10 @@ export function toCsv(report: Report): string {
     'missing FX rates',
   ];
   const rows = report.pairs.map((p) => [
-    text(p.sender.code),
-    text(p.sender.name),
-    text(p.receiver.code),
-    text(p.receiver.name),
+    csvText(p.sender.code),
+    csvText(p.sender.name),
+    csvText(p.receiver.code),
+    csvText(p.receiver.name),
     ...STATUSES.flatMap((s) => [p.byStatus[s].count, p.byStatus[s].amountGroup]),
     p.overdue,
     ...BUCKETS.map((b) => p.ageing[b].count),
@@ -382,7 +374,7 @@ export function toCsv(report: Report): string {
     p.grade,
     p.missingFxRates.join(' '),
   ]);
-  return [header, ...rows].map(csvRow).join('\r\n') + '\r\n';
+  return csvLines([header, ...rows]);
 }
 
 export default reports;

@@ -4,6 +4,7 @@
 import { Client as PgClient } from 'pg';
 import { apiUrl, http, login } from '../helpers/http';
 import { createFixture, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
+import { until } from '../helpers/wait';
 
 const appUrl = () => process.env.TEST_DATABASE_URL!;
 const ownerUrl = () => {
@@ -46,16 +47,6 @@ async function insertAuditRow(pg: PgClient, tag: string): Promise<string> {
     [`audit-test:${tag}`],
   );
   return r.rows[0]!.id;
-}
-
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 // ---- the database -----------------------------------------------------------------

@@ -4,16 +4,7 @@
 import { http, login } from '../helpers/http';
 import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
 import { sql } from '../helpers/db';
-
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+import { until } from '../helpers/wait';
 
 function transferBody(fx: Fixture, over: Record<string, unknown> = {}) {
   return {

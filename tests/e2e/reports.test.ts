@@ -3,20 +3,11 @@
 import { apiUrl, http, login } from '../helpers/http';
 import { createFixture, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
 import { sql } from '../helpers/db';
+import { until } from '../helpers/wait';
 
 const PERIOD = '2026-11';
 const STATUSES = ['PENDING', 'CONFIRMED', 'DISPUTED', 'REJECTED', 'WITHDRAWN', 'RESOLVED'] as const;
 const BUCKETS = ['0-2d', '2-7d', '7-30d', '>30d'] as const;
-
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 type Who = 'senderAcc' | 'senderSup' | 'receiverAcc' | 'thirdAcc' | 'hq';
 type Tokens = Record<Who, string>;

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import { http, login } from '../helpers/http';
 import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
 import { RobotReceiver } from '../helpers/robot-receiver';
+import { until } from '../helpers/wait';
 
 let receiver: RobotReceiver;
 beforeAll(async () => {
@@ -18,16 +19,6 @@ afterAll(async () => {
 });
 
 const hex = (n: number) => crypto.randomBytes(n).toString('hex');
-
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function setup() {
   const fx = await createFixture();

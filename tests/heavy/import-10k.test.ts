@@ -10,62 +10,8 @@ import { freePort } from '../../scripts/lib/embedded-postgres';
 import { apiUrl, http, login } from '../helpers/http';
 import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
 import { sql } from '../helpers/db';
-
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000, every = 200): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** POST a CSV file (as an ERP would). */
-async function postCsv(token: string, csv: string, query = '') {
-  const res = await fetch(`${apiUrl()}/api/transfers/import${query}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv; charset=utf-8' },
-    body: csv,
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body, headers: res.headers };
-}
-
-/** Line i of a generated file: goods with quantity × price (exact to the cent) or a service without. */
-function line(fx: Fixture, i: number) {
-  const externalRef = `BULK-${fx.tag}-${String(i + 1).padStart(5, '0')}`;
-  const receiverEntity = i % 2 === 0 ? fx.receiver.code : fx.third.code;
-  if (i % 5 === 4) {
-    return { senderEntity: fx.sender.code, receiverEntity, type: 'SERVICE', externalRef, amount: `${1000 + i}.00`, currency: 'CNY', documentDate: '2026-11-20', period: '2026-11' };
-  }
-  const q = (i % 97) + 1;
-  const cents = q * 1234;
-  return {
-    senderEntity: fx.sender.code,
-    receiverEntity,
-    type: 'GOODS',
-    externalRef,
-    quantity: String(q),
-    unit: 'PCS',
-    unitPrice: '12.34',
-    amount: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
-    currency: 'CNY',
-    documentDate: '2026-11-20',
-    period: '2026-11',
-    memo: `批量导入 line ${i + 1}`,
-  };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { sleep, until } from '../helpers/wait';
+import { line, postCsv, UUID } from '../helpers/imports';
 
 /**
  * Lines of the big import. The issue's figure is 10,000 (IMPORT_TEST_LINES=10000): the

@@ -38,7 +38,7 @@ export const MAX_LINES = 10_000;
 /** Transfers (and their audit rows) written per transaction. */
 const BATCH = 1000;
 /** Workflow starts in flight at once, across the imports of the process (more only slows a SQLite-backed dev server down). */
-const START_CONCURRENCY = 16;
+const START_CONCURRENCY = 32;
 /** Temporal task queue priority of imported transfers' workflows (1 highest … 5 lowest; default 3). */
 const IMPORT_PRIORITY = 4;
 /** 10,000 lines with the longest memos (500 CJK characters) fit. */

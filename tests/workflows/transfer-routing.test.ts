@@ -110,12 +110,18 @@ describe('receiver actions (SINGLE routing)', () => {
 
   it('dispute with a reason code and proposal → DISPUTED', async () => {
     const fx = await createFixture();
-    await run(fx, async (h, id) => {
-      const r = await h.executeUpdate(disputeUpdate, { args: [{ actor: as(fx, 'receiverAcc'), reason: 'PRICE', text: 'agreed price was 12.00', proposal: { unitPrice: '12', amount: '120.00' } }] });
-      expect(r.status).toBe('DISPUTED');
-      const t = await transferOf(id);
-      expect(t).toMatchObject({ status: 'DISPUTED', disputeReason: 'PRICE', disputeText: 'agreed price was 12.00', disputeProposal: { unitPrice: '12', amount: '120.00' } });
-    });
+    await run(
+      fx,
+      async (h, id) => {
+        const r = await h.executeUpdate(disputeUpdate, { args: [{ actor: as(fx, 'receiverAcc'), reason: 'PRICE', text: 'agreed price was 12.00', proposal: { unitPrice: '12', amount: '120.00' } }] });
+        expect(r.status).toBe('DISPUTED');
+        const t = await transferOf(id);
+        expect(t).toMatchObject({ status: 'DISPUTED', disputeReason: 'PRICE', disputeText: 'agreed price was 12.00', disputeProposal: { unitPrice: '12', amount: '120.00' } });
+      },
+      {},
+      // Recorded with the first steps as local activities (patch local-first-steps).
+      'dispute-local-first-steps',
+    );
   });
 
   it('reject → REJECTED and the sender is notified', async () => {

@@ -345,6 +345,9 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
           skipDuplicates: true,
         });
       }
+      // Live updates for the web inbox (api/routes/events.ts): delivered only if this commits.
+      const live = JSON.stringify({ type: step.createTasks?.length || step.updateTasks?.length ? 'task' : 'transfer', transferId: step.transferId });
+      await tx.$executeRaw`SELECT pg_notify('ic_events', ${live})`;
     });
   }
 

@@ -29,6 +29,9 @@ import auditRoutes from './routes/audit';
 import importRoutes from './routes/imports';
 import channelRoutes from './routes/channels';
 import notificationRoutes from './routes/notifications';
+import configRoutes from './routes/config';
+import transferActionRoutes from './routes/transfer-actions';
+import eventRoutes from './routes/events';
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -37,7 +40,7 @@ export interface AppOptions {
     ApiConfig,
     'DEMO_MODE' | 'JWT_EXPIRES_IN' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'
   > &
-    Partial<Pick<ApiConfig, 'JWT_JWKS_URL' | 'JWT_JWKS_ISSUER' | 'JWT_JWKS_AUDIENCE' | 'JWT_JWKS_USERNAME_CLAIM' | 'RATE_LIMIT_PER_MINUTE' | 'LOGIN_RATE_LIMIT_PER_MINUTE'>> & {
+    Partial<Pick<ApiConfig, 'DATABASE_URL' | 'JWT_JWKS_URL' | 'JWT_JWKS_ISSUER' | 'JWT_JWKS_AUDIENCE' | 'JWT_JWKS_USERNAME_CLAIM' | 'RATE_LIMIT_PER_MINUTE' | 'LOGIN_RATE_LIMIT_PER_MINUTE'>> & {
       JWT_SECRET: string;
     };
 }
@@ -48,7 +51,8 @@ declare module 'fastify' {
   }
 }
 
-const WEB_DIR = path.join(__dirname, '..', 'web');
+// The web inbox, built by scripts/build-web.ts: hashed assets are immutable, index.html is not cached.
+const WEB_DIR = path.join(__dirname, '..', 'web', 'dist');
 
 const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opts) => {
   fastify.decorate('deps', opts);
@@ -103,8 +107,22 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
   await fastify.register(importRoutes, { prefix: '/api' });
   await fastify.register(channelRoutes, { prefix: '/api' });
   await fastify.register(notificationRoutes, { prefix: '/api' });
+  await fastify.register(configRoutes, { prefix: '/api' });
+  await fastify.register(transferActionRoutes, { prefix: '/api' });
+  await fastify.register(eventRoutes, { prefix: '/api' });
   if (fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
-    await fastify.register(fastifyStatic, { root: WEB_DIR, prefix: '/', index: 'index.html', maxAge: '1h' });
+    await fastify.register(fastifyStatic, {
+      root: WEB_DIR,
+      prefix: '/',
+      index: 'index.html',
+      cacheControl: false,
+      setHeaders: (res, file) => {
+        const immutable = file.includes(`${path.sep}assets${path.sep}`);
+        res.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  } else {
+    fastify.log.warn('web/dist is missing: the inbox is not served (run `npm run build:web`)');
   }
 };
 

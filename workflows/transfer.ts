@@ -29,6 +29,7 @@ import {
   withdrawUpdate,
 } from './messages';
 import { amountConsistent, matchDocuments } from './matching';
+import { canAct, decisionTask } from './rules';
 import {
   ErrorType,
   type ActionResult,
@@ -153,16 +154,6 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     ];
   }
 
-  function canAct(actor: Actor, t: TaskView): boolean {
-    if (t.status !== 'OPEN') return false;
-    if (t.delegatedToId === actor.userId || t.assigneeId === actor.userId) return true;
-    if (!t.assigneeId && t.candidateEntityId) {
-      return actor.memberships.some((m) => m.entityId === t.candidateEntityId && m.role === t.candidateRole);
-    }
-    if (!t.assigneeId && t.candidateGroupRole) return actor.groupRole === t.candidateGroupRole;
-    return false;
-  }
-
   function isParty(actor: Actor): boolean {
     return actor.groupRole !== null || actor.memberships.some((m) => parties.includes(m.entityId));
   }
@@ -181,9 +172,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     }
     const open = state.tasks.filter((t) => canAct(actor, t));
     // Prefer the current routing level, then escalation tasks.
-    const mine =
-      open.find((t) => t.escalationLevel === 0 && t.level === state.level && t.delegatedToId !== actor.userId) ??
-      open.find((t) => t.escalationLevel > 0);
+    const mine = decisionTask(open, state.level, actor.userId);
     if (!mine) {
       if (!isParty(actor)) fail('NotFound', 'transfer not found');
       fail('Forbidden', 'you have no open task on this transfer');

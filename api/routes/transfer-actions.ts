@@ -1,12 +1,13 @@
 // GET /api/transfers/:id/actions: what the current user may do on one transfer, so the
-// web inbox offers only those actions. It mirrors the workflow's validators (which stay
-// the authority: an offered action can still be refused if the state moved meanwhile).
+// web inbox offers only those actions. It applies the workflow's own rules
+// (workflows/rules.ts) to the stored tasks; the workflow's validators stay the authority:
+// an offered action can still be refused if the state moved meanwhile.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { IdParams, errors } from '../schemas';
 import { loadTransfer } from '../transfers-service';
-import type { AuthUser } from '../plugins/auth';
+import { canAct, decisionTask } from '../../workflows/rules';
 
 const TaskActions = Type.Object({
   taskId: Type.String({ format: 'uuid' }),
@@ -33,29 +34,6 @@ export const TransferActions = Type.Object(
   },
   { title: 'TransferActions' },
 );
-
-interface TaskLike {
-  id: string;
-  kind: string;
-  status: string;
-  level: number;
-  escalationLevel: number;
-  assigneeId: string | null;
-  delegatedToId: string | null;
-  candidateEntityId: string | null;
-  candidateRole: string | null;
-  candidateGroupRole: string | null;
-  actedById: string | null;
-}
-
-/** The workflow's canAct (workflows/transfer.ts). */
-export function canAct(actor: Pick<AuthUser, 'userId' | 'memberships' | 'groupRole'>, t: TaskLike): boolean {
-  if (t.status !== 'OPEN') return false;
-  if (t.delegatedToId === actor.userId || t.assigneeId === actor.userId) return true;
-  if (!t.assigneeId && t.candidateEntityId) return actor.memberships.some((m) => m.entityId === t.candidateEntityId && m.role === t.candidateRole);
-  if (!t.assigneeId && t.candidateGroupRole) return actor.groupRole === t.candidateGroupRole;
-  return false;
-}
 
 const transferActions: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -84,9 +62,7 @@ const transferActions: FastifyPluginAsync = async (fastify) => {
       const open = tasks.filter((x) => canAct(actor, x));
       const pending = t.status === 'PENDING';
       // The task a confirm / reject / dispute acts on (the workflow's checkAction).
-      const decideTask = pending
-        ? (open.find((x) => x.escalationLevel === 0 && x.level === t.level && x.delegatedToId !== actor.userId) ?? open.find((x) => x.escalationLevel > 0))
-        : undefined;
+      const decideTask = pending ? decisionTask(open, t.level, actor.userId) : undefined;
       const canDecide = !!decideTask && !creator && decideTask.kind === 'CONFIRM';
       const senderSide = creator || actor.memberships.some((m) => m.entityId === t.senderEntity.id && m.role === 'ACCOUNTANT');
       const acted = handOvers > 0 || tasks.some((x) => x.actedById !== null || x.delegatedToId !== null);

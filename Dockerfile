@@ -31,7 +31,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
-# Generate the Prisma client into generated/prisma. Pointing the engine variables
+# Generate the Prisma client into generated/prisma, and build the web inbox into web/dist
+# (esbuild, offline). Pointing the engine variables
 # at an existing (empty) file stops the CLI from downloading native engines it
 # does not use, so the build also works without access to Prisma's CDN.
 # The code stays root-owned; the app writes only to .tools/ (`npm run db:migrate`
@@ -41,6 +42,7 @@ RUN touch /tmp/no-native-engine \
     PRISMA_QUERY_ENGINE_LIBRARY=/tmp/no-native-engine \
     ./node_modules/.bin/prisma generate \
  && rm /tmp/no-native-engine \
+ && node --import tsx scripts/build-web.ts \
  && mkdir -p .tools \
  && chown node:node .tools
 

@@ -15,6 +15,7 @@ import type { CreateTransferBody } from './schemas';
 import { amountConsistent, durationMs } from '../workflows/matching';
 import { transferWorkflow } from '../workflows/transfer';
 import type { Difference } from '../workflows/types';
+import { auditRow } from './audit-row';
 
 const iso = (d: Date) => d.toISOString();
 const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null);
@@ -222,11 +223,7 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
         },
       });
       await tx.auditEvent.create({
-        data: {
-          actorId: actor.userId,
-          actorName: actor.name,
-          actorIp: actor.ip,
-          requestId: actor.requestId,
+        data: auditRow(actor, {
           action: 'TRANSFER_CREATED',
           objectType: 'transfer',
           objectId: t.id,
@@ -234,7 +231,7 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
           entityIds: [sender.id, receiver.id],
           after: { ...body, status: t.status, dueAt: t.dueAt.toISOString(), workflowId } as Prisma.InputJsonValue,
           workflowId,
-        },
+        }),
       });
       return t.id;
     }).then((id) => prisma.transfer.findUniqueOrThrow({ where: { id }, include: transferInclude }));

@@ -13,6 +13,7 @@ import type { Prisma } from '../../prisma/client';
 import { EntityCode, IdParams, StringEnum, errors } from '../schemas';
 import { unprocessable } from '../transfers-service';
 import { DEFAULT_ALLOWED_URL_PREFIXES, checkWebhookUrl, maskWebhookUrl, robotKey, type RobotKind } from '../../activities/robots/vendor';
+import { auditRow } from '../audit-row';
 
 const Kind = StringEnum(['WECOM', 'DINGTALK'] as const, { description: 'WECOM (企业微信) or DINGTALK (钉钉)' });
 const Language = StringEnum(['zh', 'en'] as const, { description: 'language of the messages (default zh)' });
@@ -207,17 +208,13 @@ const channels: FastifyPluginAsync = async (fastify) => {
             },
           });
           await tx.auditEvent.create({
-            data: {
-              actorId: request.actor.userId,
-              actorName: request.actor.name,
-              actorIp: request.ip,
-              requestId: String(request.id),
+            data: auditRow(request.actor, {
               action: 'CHANNEL_CREATED',
               objectType: 'channel',
               objectId: c.id,
               entityIds: [entity.id],
               after: auditable(c),
-            },
+            }),
           });
           return c;
         })
@@ -258,18 +255,14 @@ const channels: FastifyPluginAsync = async (fastify) => {
             data: { name: b.name, webhookUrl: url, robotKey: key, secret, keywords, language: b.language, active: b.active },
           });
           await tx.auditEvent.create({
-            data: {
-              actorId: request.actor.userId,
-              actorName: request.actor.name,
-              actorIp: request.ip,
-              requestId: String(request.id),
+            data: auditRow(request.actor, {
               action: 'CHANNEL_UPDATED',
               objectType: 'channel',
               objectId: c.id,
               entityIds: [c.entityId],
               before: auditable(before),
               after: { ...auditable(c), secretChanged: b.secret !== undefined, urlChanged: url !== before.webhookUrl },
-            },
+            }),
           });
           return c;
         })
@@ -296,17 +289,13 @@ const channels: FastifyPluginAsync = async (fastify) => {
         await tx.channel.update({ where: { id: before.id }, data: { deletedAt: new Date(), active: false, robotKey: null, secret: null, webhookUrl: maskWebhookUrl(before.webhookUrl) } });
         await tx.delivery.updateMany({ where: { channelId: before.id, status: 'PENDING' }, data: { status: 'FAILED', lastError: 'robot removed' } });
         await tx.auditEvent.create({
-          data: {
-            actorId: request.actor.userId,
-            actorName: request.actor.name,
-            actorIp: request.ip,
-            requestId: String(request.id),
+          data: auditRow(request.actor, {
             action: 'CHANNEL_DELETED',
             objectType: 'channel',
             objectId: before.id,
             entityIds: [before.entityId],
             before: auditable(before),
-          },
+          }),
         });
       });
       reply.status(204);

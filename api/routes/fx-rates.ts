@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { PeriodString, errors } from '../schemas';
 import { unprocessable } from '../transfers-service';
+import { auditRow } from '../audit-row';
 
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code', examples: ['HKD'] });
 /** Decimal(20, 8) and strictly positive: at least one non-zero digit. */
@@ -103,18 +104,14 @@ const fxRates: FastifyPluginAsync = async (fastify) => {
           });
         }
         await tx.auditEvent.create({
-          data: {
-            actorId: actor.userId,
-            actorName: actor.name,
-            actorIp: request.ip,
-            requestId: String(request.id),
+          data: auditRow(actor, {
             action: 'FX_RATES_UPDATED',
             objectType: 'fx-rate',
             objectId: group.code,
             entityIds: [],
             before: before.map((b) => ({ period: b.period, currency: b.currency, rate: b.rate.toString() })),
             after: body.map((r) => ({ period: r.period, currency: r.currency, rate: r.rate })),
-          },
+          }),
         });
       });
       return list([groupId], periods);

@@ -33,6 +33,7 @@ import { checkShape, figureErrors, frozenPeriodError, receiverError, senderAcces
 import { CsvSyntaxError, csvLine, parseCsv } from '../csv-parse';
 import { durationMs } from '../../workflows/matching';
 import { transferWorkflow } from '../../workflows/transfer';
+import { auditRow } from '../audit-row';
 
 export const MAX_LINES = 10_000;
 /** Transfers (and their audit rows) written per transaction. */
@@ -618,17 +619,13 @@ class ImportRun {
         omit: { results: true },
       });
       await tx.auditEvent.create({
-        data: {
-          actorId: actor.userId,
-          actorName: actor.name,
-          actorIp: actor.ip,
-          requestId: actor.requestId,
+        data: auditRow(actor, {
           action: 'TRANSFERS_IMPORTED',
           objectType: 'import',
           objectId: this.importId,
           entityIds: [...this.senders],
           after: { format: this.format, total: row.total, created: row.created, existed: row.existed, failed: row.failed, workflowsNotStarted: this.notStarted },
-        },
+        }),
       });
       return row;
     });

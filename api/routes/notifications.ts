@@ -9,6 +9,7 @@ import type { Prisma } from '../../prisma/client';
 import type { AuthUser } from '../plugins/auth';
 import { EntityCode, IdParams, StringEnum, Uuid, errors } from '../schemas';
 import { signalRobot } from '../../activities/robots/dispatcher';
+import { auditRow } from '../audit-row';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const DeliveryStatus = StringEnum(['PENDING', 'SENDING', 'SENT', 'FAILED'] as const);
@@ -144,11 +145,7 @@ const notifications: FastifyPluginAsync = async (fastify) => {
       await prisma.$transaction(async (tx) => {
         await tx.delivery.updateMany({ where: { id: { in: retry.map((d) => d.id) }, status: 'FAILED' }, data: { status: 'PENDING', messageId: null } });
         await tx.auditEvent.create({
-          data: {
-            actorId: request.actor.userId,
-            actorName: request.actor.name,
-            actorIp: request.ip,
-            requestId: String(request.id),
+          data: auditRow(request.actor, {
             action: 'NOTIFICATION_RETRIED',
             objectType: 'notification',
             objectId: event.id,
@@ -156,7 +153,7 @@ const notifications: FastifyPluginAsync = async (fastify) => {
             entityIds: event.entityId ? [event.entityId] : [],
             before: retry.map((d) => ({ deliveryId: d.id, robot: d.channel.name, status: d.status, attempts: d.attempts, lastError: d.lastError })),
             after: { status: 'PENDING' },
-          },
+          }),
         });
       });
       // Tell each robot's workflow now; if Temporal is down, the worker's sweep will.

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { PolicyInput, PolicySchema, errors } from '../schemas';
 import { unprocessable } from '../transfers-service';
+import { auditRow } from '../audit-row';
 
 const policies: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -87,18 +88,14 @@ const policies: FastifyPluginAsync = async (fastify) => {
           })),
         });
         await tx.auditEvent.create({
-          data: {
-            actorId: request.actor.userId,
-            actorName: request.actor.name,
-            actorIp: request.ip,
-            requestId: String(request.id),
+          data: auditRow(request.actor, {
             action: 'POLICIES_REPLACED',
             objectType: 'policy',
             objectId: codes.join(','),
             entityIds: ids,
             before: before.map((p) => ({ ...p, minAmount: p.minAmount?.toString() ?? null, maxAmount: p.maxAmount?.toString() ?? null })),
             after: body,
-          },
+          }),
         });
       });
       return list(ids);

@@ -30,6 +30,7 @@ import {
 import { assertPeriodOpen, createTransfer, loadTransfer, overdueWhere, runAction, toSummary, transferDetail, transferInclude, transferScope } from '../transfers-service';
 import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, rejectUpdate, withdrawUpdate } from '../../workflows/messages';
 import type { ActionResult } from '../../workflows/types';
+import { auditRow } from '../audit-row';
 
 const ListQuery = Type.Object(
   {
@@ -165,11 +166,7 @@ const transfers: FastifyPluginAsync = async (fastify) => {
       const c = await prisma.$transaction(async (tx) => {
         const row = await tx.comment.create({ data: { transferId: t.id, authorId: a.userId, authorName: a.name, text: request.body.text } });
         await tx.auditEvent.create({
-          data: {
-            actorId: a.userId,
-            actorName: a.name,
-            actorIp: request.ip,
-            requestId: String(request.id),
+          data: auditRow(a, {
             action: 'TRANSFER_COMMENTED',
             objectType: 'transfer',
             objectId: t.id,
@@ -177,7 +174,7 @@ const transfers: FastifyPluginAsync = async (fastify) => {
             entityIds: [t.senderEntity.id, t.receiverEntity.id],
             after: { commentId: row.id, text: row.text },
             workflowId: t.workflowId,
-          },
+          }),
         });
         return row;
       });

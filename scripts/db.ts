@@ -4,6 +4,10 @@
 //                                 the change in schema.prisma (uses a throw-away
 //                                 embedded PostgreSQL unless DATABASE_URL is set)
 //   npm run db:seed               seed the demo group into DATABASE_URL if it is empty
+//   npm run db:app-login          create or update the application's login role
+//                                 ic_confirm_app_login (member of ic_confirm_app: audit
+//                                 rows append-only) with APP_DATABASE_PASSWORD, using the
+//                                 owner's DATABASE_URL
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +15,8 @@ import { migrateDeploy, diffSnapshotToSchema, takeSnapshot, ROOT } from '../pris
 import { startEmbeddedPostgres, freePort } from './lib/embedded-postgres';
 import { seedDemo } from '../prisma/seed';
 import { createPrisma } from '../prisma/client';
+import { APP_LOGIN, ensureAppLogin } from './lib/app-role';
+import { loadEnv } from './lib/config';
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   if (process.env.DATABASE_URL) return fn(process.env.DATABASE_URL);
@@ -32,6 +38,11 @@ async function main(): Promise<void> {
     const url = process.env.DATABASE_URL;
     if (!url) throw new Error('DATABASE_URL is not set (e.g. postgresql://user:pass@host:5432/db)');
     process.stdout.write(await migrateDeploy(url));
+  } else if (command === 'app-login') {
+    const env = loadEnv(['DATABASE_URL', 'APP_DATABASE_PASSWORD']);
+    if (!env.APP_DATABASE_PASSWORD) throw new Error('APP_DATABASE_PASSWORD is not set: the password the worker and the API will log in with');
+    const url = new URL(await ensureAppLogin(env.DATABASE_URL, env.APP_DATABASE_PASSWORD));
+    console.log(`role ${APP_LOGIN} is ready (member of ic_confirm_app): connect the worker and the API as ${url.username}@${url.host}${url.pathname}`);
   } else if (command === 'diff') {
     if (!name || !/^[a-z0-9_]+$/.test(name)) throw new Error('usage: npm run db:diff -- <snake_case_name>');
     await withDatabase(async (url) => {
@@ -59,7 +70,7 @@ async function main(): Promise<void> {
       await prisma.$disconnect();
     }
   } else {
-    throw new Error('usage: db.ts migrate | diff <name> | seed');
+    throw new Error('usage: db.ts migrate | diff <name> | seed | app-login');
   }
 }
 

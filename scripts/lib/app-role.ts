@@ -11,7 +11,8 @@
 //
 // With an external DATABASE_URL the stack does none of this: the operator runs the
 // migrations as the schema owner and gives the application a role that is a member of
-// ic_confirm_app.
+// ic_confirm_app, by hand or with `npm run db:app-login` (DATABASE_URL = the owner,
+// APP_DATABASE_PASSWORD = the login's password; docker-compose.yml does this).
 import crypto from 'node:crypto';
 import { Client } from 'pg';
 
@@ -25,8 +26,7 @@ export const APP_LOGIN = 'ic_confirm_app_login';
  * owner/superuser connection `ownerUrl`, and returns `ownerUrl` with APP_LOGIN's
  * credentials. Requires the migrations to have been applied (APP_ROLE must exist).
  */
-export async function ensureAppLogin(ownerUrl: string): Promise<string> {
-  const password = crypto.randomBytes(24).toString('base64url');
+export async function ensureAppLogin(ownerUrl: string, password = crypto.randomBytes(24).toString('base64url')): Promise<string> {
   const client = new Client({ connectionString: ownerUrl });
   await client.connect();
   try {

@@ -15,6 +15,8 @@ export const EnvVars = {
   LOG_FORMAT: Type.Union([Type.Literal('json'), Type.Literal('pretty')], { default: 'json' }),
   DEMO_MODE: { ...Bool, default: false },
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+  /** `npm run db:app-login`: the password of the application's login role (ic_confirm_app_login). */
+  APP_DATABASE_PASSWORD: Type.Optional(Type.String({ minLength: 12, pattern: '^[A-Za-z0-9_.~-]+$' })),
   TEMPORAL_ADDRESS: Type.String({ default: 'localhost:7233', pattern: '^[^\\s/]+:\\d+$' }),
   TEMPORAL_NAMESPACE: Type.String({ default: 'default', minLength: 1 }),
   TEMPORAL_TASK_QUEUE: Type.String({ default: 'transfers', minLength: 1 }),

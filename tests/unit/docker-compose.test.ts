@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { APP_LOGIN } from '../../scripts/lib/app-role';
 import { API_ENV, EnvVars, WORKER_ENV, loadEnv } from '../../scripts/lib/config';
 
 const ROOT = path.join(__dirname, '../..');
@@ -43,6 +44,7 @@ const APP_ENV_VARS = [
   'HOST',
   'PORT',
   'PUBLIC_URL',
+  'APP_DATABASE_PASSWORD',
   'JWT_SECRET',
   'DEMO_MODE',
   'LOG_LEVEL',
@@ -220,10 +222,10 @@ describe('docker-compose.yml', () => {
     expect(path.resolve(ROOT, context, file)).toBe(path.join(ROOT, 'Dockerfile'));
   });
 
-  test('migrate runs db:migrate then db:seed once postgres is healthy', () => {
+  test('migrate runs db:migrate, db:seed, then db:app-login once postgres is healthy', () => {
     const m = service('migrate');
     expect(dependsOn(m).postgres).toBe('service_healthy');
-    expect(npmScripts(commandText(m.command))).toEqual(['db:migrate', 'db:seed']);
+    expect(npmScripts(commandText(m.command))).toEqual(['db:migrate', 'db:seed', 'db:app-login']);
     expect(envOf(m).DATABASE_URL).toMatch(/^postgres(ql)?:\/\//);
   });
 
@@ -266,17 +268,28 @@ describe('docker-compose.yml', () => {
       expect(cfg.DATABASE_URL).toMatch(/@postgres:5432\/ic_confirm$/);
     }
     expect(api).toMatchObject({ HOST: '0.0.0.0', PORT: 3000, TEMPORAL_UI_URL: 'http://localhost:8233' });
-    expect(resolved('migrate').DATABASE_URL).toBe(resolved('api').DATABASE_URL);
+    expect(worker.PUBLIC_URL).toBe('http://localhost:3000');
 
-    // DATABASE_URL matches the credentials and database the postgres service is created with.
+    // migrate runs as the superuser the postgres service is created with...
     const pg = Object.fromEntries(Object.entries(envOf(service('postgres'))).map(([k, v]) => [k, interpolate(v ?? '', {})]));
-    const url = new URL(api.DATABASE_URL);
-    expect({ host: url.hostname, user: url.username, password: url.password, db: url.pathname.slice(1) }).toEqual({
+    const migrate = loadEnv(['DATABASE_URL', 'APP_DATABASE_PASSWORD'], resolved('migrate'));
+    const owner = new URL(migrate.DATABASE_URL);
+    expect({ host: owner.hostname, user: owner.username, password: owner.password, db: owner.pathname.slice(1) }).toEqual({
       host: 'postgres',
       user: pg.POSTGRES_USER ?? 'postgres',
       password: pg.POSTGRES_PASSWORD,
       db: pg.POSTGRES_DB ?? pg.POSTGRES_USER ?? 'postgres',
     });
+    // ...and the worker and the API as the login role it creates, with the same password.
+    for (const cfg of [worker, api]) {
+      const url = new URL(cfg.DATABASE_URL);
+      expect({ host: url.hostname, user: url.username, password: url.password, db: url.pathname.slice(1) }).toEqual({
+        host: 'postgres',
+        user: APP_LOGIN,
+        password: migrate.APP_DATABASE_PASSWORD,
+        db: owner.pathname.slice(1),
+      });
+    }
   });
 
   test('JWT_SECRET is never written into the file, only passed through', () => {

@@ -24,6 +24,10 @@ export function unavailableDependency(err: unknown): 'database' | 'temporal' | n
   for (let e = err as { code?: unknown; cause?: unknown; name?: string; message?: string } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
     const code = e.code;
     if (typeof code === 'string' && DB_DOWN.has(code)) return 'database';
+    // Prisma wraps PostgreSQL's own codes (e.g. 57P03 "the database system is starting up",
+    // seen while it recovers after a restart) as P2039 with the driver adapter's error in meta.
+    const original = (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta?.driverAdapterError?.cause?.originalCode;
+    if (typeof original === 'string' && DB_DOWN.has(original)) return 'database';
     if (e.name === 'PrismaClientInitializationError' || /Can't reach database server|DatabaseNotReachable|Connection terminated/i.test(e.message ?? '')) return 'database';
     if (code === 14 || e.name === 'ServiceError' && /UNAVAILABLE|14 /.test(e.message ?? '')) return 'temporal';
   }

@@ -8,6 +8,7 @@ import { ensureCycleSchedules } from './schedules';
 import { createActivities } from '.';
 import { createRobotActivities } from './robots/activities';
 import { startDispatcher, type DispatcherHandle } from './robots/dispatcher';
+import { startOrphanStarter, type StarterHandle } from './starter';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { loadEnv, WORKER_ENV, ConfigError, type WorkerConfig } from '../scripts/lib/config';
 import { createLogger } from '../scripts/lib/logger';
@@ -39,7 +40,7 @@ export interface WorkerHandle {
 export async function startWorker(
   config: WorkerConfig,
   deps: { prisma: PrismaClient; logger: Logger },
-  opts: { schedules?: boolean; robots?: boolean } = {},
+  opts: { schedules?: boolean; robots?: boolean; starter?: boolean } = {},
 ): Promise<WorkerHandle> {
   installTemporalRuntime(deps.logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -72,15 +73,22 @@ export async function startWorker(
       await client.connection.close();
     }
   }
-  // The robot dispatcher: notification events → deliveries → robot workflows.
+  // The robot dispatcher (notification events → deliveries → robot workflows) and the
+  // starter sweep (workflows of transfers whose start was lost), with one client.
   let dispatcher: DispatcherHandle | undefined;
+  let starter: StarterHandle | undefined;
   let dispatcherClient: Client | undefined;
-  if (opts.robots !== false) {
+  if (opts.robots !== false || opts.starter !== false) {
     dispatcherClient = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
-    dispatcher = startDispatcher({ prisma: deps.prisma, client: dispatcherClient, taskQueue: config.TEMPORAL_TASK_QUEUE, logger: deps.logger.child({ component: 'robot-dispatcher' }) });
+  }
+  if (opts.robots !== false) {
+    dispatcher = startDispatcher({ prisma: deps.prisma, client: dispatcherClient!, taskQueue: config.TEMPORAL_TASK_QUEUE, logger: deps.logger.child({ component: 'robot-dispatcher' }) });
+  }
+  if (opts.starter !== false) {
+    starter = startOrphanStarter({ prisma: deps.prisma, client: dispatcherClient!, taskQueue: config.TEMPORAL_TASK_QUEUE, logger: deps.logger.child({ component: 'workflow-starter' }) });
   }
   const done = worker.run().finally(async () => {
-    await dispatcher?.stop();
+    await Promise.all([dispatcher?.stop(), starter?.stop()]);
     await dispatcherClient?.connection.close();
     await connection.close();
   });

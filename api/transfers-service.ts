@@ -262,7 +262,7 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
 
 function request503(fastify: FastifyInstance, err: unknown): never {
   fastify.log.error({ err }, 'could not start the transfer workflow');
-  throw fastify.httpErrors.serviceUnavailable('the workflow service is unavailable; the transfer is saved and will start when you send it again');
+  throw fastify.httpErrors.serviceUnavailable('the workflow service is unavailable; the transfer is saved, and its workflow starts by itself within a few minutes of the service coming back (or when you send it again)');
 }
 
 export function unprocessable(fastify: FastifyInstance, field: string, message: string) {

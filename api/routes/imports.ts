@@ -13,7 +13,8 @@
 // starts are the slow part (tens to hundreds a second on a dev server), so a large import
 // answers with status RUNNING and `workflowsPending`, and the Import row (GET
 // /api/imports/:id) shows the progress until DONE. If the process stops meanwhile, the
-// transfers left without a workflow are started by the next send of the same file
+// transfers left without a workflow are started by the worker's starter sweep
+// (activities/starter.ts) or by the next send of the same file, whichever comes first
 // (PENDING, no task RESTART_AFTER_MS after being saved, REJECT_DUPLICATE start).
 //
 // Order of the checks on a line: shape; senderEntity (an accountant of it, so nobody
@@ -78,7 +79,7 @@ const LineResult = Type.Object({
   status: StringEnum(['created', 'existed', 'error'] as const),
   transferId: Type.Optional(Type.String({ format: 'uuid' })),
   errors: Type.Optional(Type.Array(LineError)),
-  warning: Type.Optional(Type.String({ description: 'the transfer is saved but its workflow could not be started: send the file again' })),
+  warning: Type.Optional(Type.String({ description: 'the transfer is saved but its workflow could not be started yet: the worker starts it within a few minutes of Temporal coming back, or send the file again' })),
 });
 type LineResult = Static<typeof LineResult>;
 
@@ -397,7 +398,7 @@ class ImportRun {
     }
     this.notStarted += 1;
     const why = this.temporalDown ? 'the workflow service is unavailable' : 'the server was stopping';
-    if (idx !== null) this.results[idx]!.warning = `the transfer is saved but its workflow could not be started (${why}): send the file again in a few minutes`;
+    if (idx !== null) this.results[idx]!.warning = `the transfer is saved but its workflow could not be started (${why}): it starts by itself within a few minutes of the service coming back, or when you send the file again`;
   }
 
   /** Answers every line; the workflows of the created transfers are queued as each batch is saved. */

@@ -297,6 +297,15 @@ export async function runAction<T>(fastify: FastifyInstance, t: { status: string
     if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
       throw fastify.httpErrors.conflict(`transfer is already ${t.status}; nothing is open to act on`);
     }
+    // FAILED_PRECONDITION "Workflow Task in failed state": the workflow is between a failed
+    // workflow task and its retry (a worker died holding it); nothing was recorded. The
+    // action goes through once the task is retried, a few seconds later.
+    if (isGrpcServiceError(err) && err.code === 9) {
+      fastify.log.warn({ err }, 'workflow task is being retried; action refused for now');
+      throw Object.assign(fastify.httpErrors.serviceUnavailable('this transfer is recovering from a worker restart; nothing was recorded: try again in a few seconds'), {
+        code: 'WORKFLOW_RECOVERING',
+      });
+    }
     throw err;
   }
 }

@@ -71,7 +71,51 @@ function fail(type: keyof typeof ErrorType, message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
+/** Every user action; see registerEarlyHandlers. */
+const ACTION_UPDATES = [
+  confirmUpdate,
+  rejectUpdate,
+  disputeUpdate,
+  approveTaskUpdate,
+  rejectTaskUpdate,
+  delegateTaskUpdate,
+  transferTaskUpdate,
+  withdrawUpdate,
+  arbitrateUpdate,
+  correctUpdate,
+] as const;
+type AnyUpdate = (typeof ACTION_UPDATES)[number];
+type RealHandler = { handler: (...args: never[]) => unknown; validator?: (...args: never[]) => void };
+
+/**
+ * An action can reach a workflow before its handlers exist: the first workflow task is
+ * retried after a worker died, while the first task (written by the local activity before
+ * the crash) is already in someone's inbox. Without a handler the SDK rejects the Update
+ * at the end of that activation ("no registered handler"). So every action has a stand-in
+ * handler from the first line on, which waits until the transfer is routed and then runs
+ * the real validator and handler. No commands are involved: histories replay unchanged.
+ */
+function registerEarlyHandlers(real: Map<AnyUpdate, RealHandler>, routed: () => boolean): void {
+  for (const u of ACTION_UPDATES) {
+    setHandler(u as never, (async (...args: never[]) => {
+      await condition(() => routed() && real.has(u));
+      const r = real.get(u)!;
+      r.validator?.(...args);
+      return r.handler(...args);
+    }) as never);
+  }
+}
+
 export async function transferWorkflow({ transferId }: TransferWorkflowInput): Promise<TransferStatus> {
+  const realHandlers = new Map<AnyUpdate, RealHandler>();
+  let routed = false;
+  registerEarlyHandlers(realHandlers, () => routed);
+  /** Registers an action's real handler (replacing its stand-in). */
+  const onAction = ((u: AnyUpdate, handler: RealHandler['handler'], opts?: { validator?: RealHandler['validator'] }) => {
+    realHandlers.set(u, { handler, validator: opts?.validator });
+    setHandler(u as never, handler as never, opts as never);
+  }) as typeof setHandler;
+
   // Histories recorded before this change ran the first steps as ordinary activities.
   const localFirstSteps = patched('local-first-steps');
   const plan: TransferPlan = await (localFirstSteps ? firstSteps.loadPlan : loadPlan)(transferId);
@@ -390,34 +434,34 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
 
   // ---- handlers -------------------------------------------------------------------
 
-  setHandler(confirmUpdate, ({ actor, receipt, comment }) => decide(actor, checkAction(actor), { type: 'confirm', receipt, comment }), {
+  onAction(confirmUpdate, ({ actor, receipt, comment }) => decide(actor, checkAction(actor), { type: 'confirm', receipt, comment }), {
     validator: ({ actor, receipt }) => {
       checkAction(actor);
       validateDecision({ type: 'confirm', receipt });
     },
   });
-  setHandler(rejectUpdate, ({ actor, reason }) => decide(actor, checkAction(actor), { type: 'reject', reason }), {
+  onAction(rejectUpdate, ({ actor, reason }) => decide(actor, checkAction(actor), { type: 'reject', reason }), {
     validator: ({ actor, reason }) => {
       checkAction(actor);
       validateDecision({ type: 'reject', reason });
     },
   });
-  setHandler(disputeUpdate, ({ actor, reason, text, proposal }) => decide(actor, checkAction(actor), { type: 'dispute', reason, text, proposal }), {
+  onAction(disputeUpdate, ({ actor, reason, text, proposal }) => decide(actor, checkAction(actor), { type: 'dispute', reason, text, proposal }), {
     validator: ({ actor, reason, text }) => {
       checkAction(actor);
       validateDecision({ type: 'dispute', reason, text });
     },
   });
-  setHandler(approveTaskUpdate, ({ actor, taskId, comment }) => decide(actor, checkAction(actor, taskId), { type: 'approve', comment }), {
+  onAction(approveTaskUpdate, ({ actor, taskId, comment }) => decide(actor, checkAction(actor, taskId), { type: 'approve', comment }), {
     validator: ({ actor, taskId }) => void checkAction(actor, taskId),
   });
-  setHandler(rejectTaskUpdate, ({ actor, taskId, reason }) => decide(actor, checkAction(actor, taskId), { type: 'reject', reason }), {
+  onAction(rejectTaskUpdate, ({ actor, taskId, reason }) => decide(actor, checkAction(actor, taskId), { type: 'reject', reason }), {
     validator: ({ actor, taskId, reason }) => {
       checkAction(actor, taskId);
       validateDecision({ type: 'reject', reason });
     },
   });
-  setHandler(
+  onAction(
     delegateTaskUpdate,
     ({ actor, taskId, to, comment }) => reassign('delegate', actor, checkAction(actor, taskId), to, comment),
     {
@@ -428,7 +472,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
       },
     },
   );
-  setHandler(
+  onAction(
     transferTaskUpdate,
     ({ actor, taskId, to, comment }) => reassign('transfer', actor, checkAction(actor, taskId), to, comment),
     {
@@ -439,7 +483,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
       },
     },
   );
-  setHandler(
+  onAction(
     withdrawUpdate,
     async ({ actor, reason }) => {
       busy = true;
@@ -483,7 +527,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     if (busy) fail('Conflict', 'another action on this transfer is being processed; reload and try again');
   }
 
-  setHandler(
+  onAction(
     arbitrateUpdate,
     async ({ actor, decision, rationale, figures }) => {
       busy = true;
@@ -536,7 +580,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     },
   );
 
-  setHandler(
+  onAction(
     correctUpdate,
     async ({ actor, figures, reason }) => {
       busy = true;
@@ -630,6 +674,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     },
     notifications: [taskNotification('TASK_ASSIGNED', first)],
   }, localFirstSteps);
+  routed = true;
 
   let levelStart = Date.now();
   /** Waits until the transfer leaves `stillWaiting`, a freeze arrives, or `at` passes. */

@@ -65,6 +65,7 @@ export default fp(async function errors(fastify: FastifyInstance) {
     if (status >= 500) {
       request.log.error({ err }, 'request failed');
       const unavailable = status === 503;
+      if (unavailable) reply.header('retry-after', '5');
       return reply.status(status).send({
         statusCode: status,
         error: unavailable ? 'Service Unavailable' : 'Internal Server Error',

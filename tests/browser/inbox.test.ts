@@ -132,7 +132,12 @@ describe('web inbox (Chromium)', () => {
     // The highlight is visible, not only an attribute.
     const bg = await compare.locator('tr[data-field=amount] td').first().evaluate('(el) => getComputedStyle(el).backgroundColor') as string;
     expect(bg).not.toBe('rgba(0, 0, 0, 0)');
-    expect(await page.locator('[data-testid=differences]').textContent()).toContain('Quantity');
+    const differences = await page.locator('[data-testid=differences]').textContent();
+    expect(differences).toContain('Quantity');
+    // Amounts keep their cents in the list too (the workflow stores "100.5").
+    expect(differences).toMatch(/Amount: 100\.50 → 75\.38 \(difference -25\.12\)/);
+    // The person is told what the confirmation did: it went to HQ, it was not "confirmed".
+    await page.locator('text=the transfer is now disputed and waits for HQ finance to arbitrate').waitFor({ timeout: 10_000 });
     await screenshot(page, 'transfer-mismatch');
     expect(errors).toEqual([]);
     await context.close();

@@ -27,6 +27,8 @@ function Compare({ tr }: { tr: TransferDetail }) {
   const diffFields = new Set(tr.differences.map((d) => d.field));
   const r = tr.receiver;
   const res = tr.resolution;
+  /** Amounts in the list of differences with their cents, like everywhere else ("100.5" → "100.50"). */
+  const shown = (field: string, v: string | null) => (field === 'amount' ? padFraction(v) : v);
   const fmt = (f: (typeof FIELDS)[number], v: string | null) =>
     f === 'date' ? (v ?? '—') : <Money amount={v} currency={f === 'amount' ? tr.currency : undefined} fraction={f === 'amount' ? 2 : 0} />;
   const differs = (f: (typeof FIELDS)[number]) => diffFields.has(f) || (r !== null && (f === 'date' ? r.date !== tr.sender.date : !sameDecimal(r[f], tr.sender[f])));
@@ -65,8 +67,8 @@ function Compare({ tr }: { tr: TransferDetail }) {
         <ul data-testid="differences">
           {tr.differences.map((d) => (
             <li key={d.field}>
-              <strong>{tOr(`field.${d.field}`, d.field)}</strong>: {d.senderValue ?? '—'} → {d.receiverValue ?? '—'}
-              {d.delta ? ` (${t('detail.delta')} ${d.delta})` : ''}
+              <strong>{tOr(`field.${d.field}`, d.field)}</strong>: {shown(d.field, d.senderValue) ?? '—'} → {shown(d.field, d.receiverValue) ?? '—'}
+              {d.delta ? ` (${t('detail.delta')} ${shown(d.field, d.delta)})` : ''}
             </li>
           ))}
         </ul>
@@ -472,7 +474,9 @@ export function TransferPage({ params }: RouteProps) {
       const r = await api<ActionResponse>('POST', path, body);
       setTr(r.transfer);
       await load(); // what this user may do now
-      setMessage(`${done} ${t('detail.statusNow', { status: t(`status.${r.transfer.status}`) })}`);
+      // A confirmation whose figures differ disputes the transfer: say so, not just "confirmed".
+      const mismatch = path.endsWith('/confirm') && r.transfer.status === 'DISPUTED';
+      setMessage(mismatch ? t('detail.confirmedMismatch') : `${done} ${t('detail.statusNow', { status: t(`status.${r.transfer.status}`) })}`);
       setVersion((n) => n + 1); // fresh forms for the next step
       void reloadTasks();
       return true;

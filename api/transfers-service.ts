@@ -281,6 +281,14 @@ export async function assertPeriodOpen(fastify: FastifyInstance, actor: AuthUser
 
 const STATUS_BY_TYPE: Record<string, number> = { Forbidden: 403, Conflict: 409, Invalid: 422, NotFound: 404 };
 
+/** The gRPC status code of a Temporal client error: on it, or on its cause (the client wraps it in a ServiceError). */
+function grpcCodeOf(err: unknown): number | undefined {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
 /** Runs a workflow Update and maps its failure to an HTTP error. */
 export async function runAction<T>(fastify: FastifyInstance, t: { status: string }, fn: () => Promise<T>): Promise<T> {
   try {
@@ -294,13 +302,13 @@ export async function runAction<T>(fastify: FastifyInstance, t: { status: string
         throw e;
       }
     }
-    if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
+    if (err instanceof WorkflowNotFoundError || grpcCodeOf(err) === 5) {
       throw fastify.httpErrors.conflict(`transfer is already ${t.status}; nothing is open to act on`);
     }
     // FAILED_PRECONDITION "Workflow Task in failed state": the workflow is between a failed
     // workflow task and its retry (a worker died holding it); nothing was recorded. The
     // action goes through once the task is retried, a few seconds later.
-    if (isGrpcServiceError(err) && err.code === 9) {
+    if (grpcCodeOf(err) === 9) {
       fastify.log.warn({ err }, 'workflow task is being retried; action refused for now');
       throw Object.assign(fastify.httpErrors.serviceUnavailable('this transfer is recovering from a worker restart; nothing was recorded: try again in a few seconds'), {
         code: 'WORKFLOW_RECOVERING',

@@ -6,7 +6,7 @@
 // words and keeps what was typed.
 import type { Browser } from 'playwright-core';
 import { http, login } from '../helpers/http';
-import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
+import { createFixture, transferBody, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
 import { horizontalOverflow, launchBrowser, loginAs, newPage, screenshot } from '../helpers/browser';
 import { until } from '../helpers/wait';
 
@@ -20,26 +20,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
-function transferBody(fx: Fixture, over: Record<string, unknown> = {}) {
-  return {
-    senderEntity: fx.sender.code,
-    receiverEntity: fx.receiver.code,
-    type: 'GOODS',
-    externalRef: `WEB-${uid()}`,
-    quantity: '4',
-    unit: 'KG',
-    unitPrice: '25.125',
-    amount: '100.50',
-    currency: 'CNY',
-    documentDate: '2026-11-18',
-    period: '2026-11',
-    memo: '十一月原材料调拨',
-    ...over,
-  };
-}
-
 async function createTransfer(fx: Fixture, token: string, over: Record<string, unknown> = {}) {
-  const r = await http('POST', '/api/transfers', { token, body: transferBody(fx, over) });
+  const r = await http('POST', '/api/transfers', { token, body: transferBody(fx, over, 'WEB') });
   expect(r.status).toBe(201);
   return r.body as { id: string; externalRef: string };
 }

@@ -3,7 +3,7 @@
 // the owner (trigger); GET /api/audit filters, pages, scopes and exports CSV.
 import { Client as PgClient } from 'pg';
 import { apiUrl, http, login } from '../helpers/http';
-import { createFixture, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
+import { createFixture, transferBody, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
 import { until } from '../helpers/wait';
 
 const appUrl = () => process.env.TEST_DATABASE_URL!;
@@ -156,20 +156,7 @@ describe('GET /api/audit', () => {
     const create = async (over: Record<string, unknown> = {}) => {
       const r = await http('POST', '/api/transfers', {
         token: t.senderAcc,
-        body: {
-          senderEntity: fx.sender.code,
-          receiverEntity: fx.receiver.code,
-          type: 'GOODS',
-          externalRef: `AUD-${uid()}`,
-          quantity: '4',
-          unit: 'KG',
-          unitPrice: '25.125',
-          amount: '100.50',
-          currency: 'CNY',
-          documentDate: '2026-11-18',
-          period: '2026-11',
-          ...over,
-        },
+        body: transferBody(fx, { memo: undefined, ...over }, 'AUD'),
       });
       expect(r.status).toBe(201);
       await until(async () => (await sql(`SELECT 1 FROM "AuditEvent" WHERE "transferId" = $1 AND action = 'TRANSFER_ROUTED'`, [r.body.id])).length > 0);

@@ -1,7 +1,7 @@
 // Transfers over HTTP against the running stack: validation, scoping between entities,
 // concurrent actions, routing actions, policies.
 import { http, login } from '../helpers/http';
-import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
+import { createFixture, transferBody, PASSWORD, testPrisma, type Fixture } from '../helpers/fixtures';
 import { sql } from '../helpers/db';
 import { until } from '../helpers/wait';
 
@@ -21,23 +21,7 @@ async function tokens(fx: Fixture): Promise<Tokens> {
   return { senderAcc, receiverAcc, receiverAcc2, receiverSup, thirdAcc, hq };
 }
 
-function body(fx: Fixture, over: Record<string, unknown> = {}) {
-  return {
-    senderEntity: fx.sender.code,
-    receiverEntity: fx.receiver.code,
-    type: 'GOODS',
-    externalRef: `DOC-${uid()}`,
-    quantity: '4',
-    unit: 'KG',
-    unitPrice: '25.125',
-    amount: '100.50',
-    currency: 'CNY',
-    documentDate: '2026-11-18',
-    period: '2026-11',
-    memo: '十一月原材料调拨',
-    ...over,
-  };
-}
+const body = (fx: Fixture, over: Record<string, unknown> = {}) => transferBody(fx, over);
 
 async function createTransfer(fx: Fixture, t: Tokens, over: Record<string, unknown> = {}) {
   const r = await http('POST', '/api/transfers', { token: t.senderAcc, body: body(fx, over) });

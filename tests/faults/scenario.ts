@@ -4,7 +4,7 @@
 // rows or notification events. Clients retry through faults (5xx, timeouts, refused
 // connections) until the effect is in the database, as a person reloading would.
 import { Pool } from 'pg';
-import { createFixture, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
+import { createFixture, PASSWORD, transferBody, uid, type Fixture } from '../helpers/fixtures';
 import { createPrisma } from '../../prisma/client';
 import type { FaultStack } from './harness';
 
@@ -260,20 +260,7 @@ async function act(api: ApiClient, watch: Watch, p: Planned, what: string, call:
 
 async function drive(api: ApiClient, watch: Watch, p: Planned, deadline: number): Promise<void> {
   const a = p.actors;
-  const body = {
-    senderEntity: a.fx.sender.code,
-    receiverEntity: a.fx.receiver.code,
-    type: 'GOODS',
-    externalRef: p.externalRef,
-    quantity: '4',
-    unit: 'KG',
-    unitPrice: '25.125',
-    amount: '100.50',
-    currency: 'CNY',
-    documentDate: '2026-11-18',
-    period: '2026-11',
-    memo: `fault test ${p.path}`,
-  };
+  const body = transferBody(a.fx, { externalRef: p.externalRef, memo: `fault test ${p.path}` });
   // Created, and its workflow has routed it (the first task exists).
   await act(api, watch, p, 'routed', () => api.call('POST', '/api/transfers', a.sender, body), (s) => s.tasks > 0, deadline);
   p.id = watch.get(p.externalRef)!.id;

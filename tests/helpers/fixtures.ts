@@ -94,6 +94,28 @@ export interface TransferFields {
 }
 
 /** Inserts a transfer row as the API would (workflow tests start its workflow themselves). */
+/**
+ * A body for POST /api/transfers from the fixture's sender to its receiver: 4 KG at 25.125
+ * = 100.50 CNY, period 2026-11, a fresh document number `<prefix>-<uid>`; `over` replaces fields.
+ */
+export function transferBody(fx: Fixture, over: Record<string, unknown> = {}, prefix = 'DOC') {
+  return {
+    senderEntity: fx.sender.code,
+    receiverEntity: fx.receiver.code,
+    type: 'GOODS',
+    externalRef: `${prefix}-${uid()}`,
+    quantity: '4',
+    unit: 'KG',
+    unitPrice: '25.125',
+    amount: '100.50',
+    currency: 'CNY',
+    documentDate: '2026-11-18',
+    period: '2026-11',
+    memo: '十一月原材料调拨',
+    ...over,
+  };
+}
+
 export async function insertTransfer(fx: Fixture, f: TransferFields = {}, prisma: PrismaClient = testPrisma()) {
   const externalRef = `INV-${uid()}`;
   return prisma.transfer.create({

@@ -112,7 +112,7 @@ export function figureErrors(body: Pick<CreateTransferBody, 'quantity' | 'unitPr
   const out: FieldError[] = [];
   if (quantity !== null && new Decimal(quantity).lte(0)) out.push({ field: 'quantity', reason: 'must be positive' });
   if (!amountConsistent(quantity, unitPrice, body.amount)) {
-    const expected = new Decimal(quantity!).times(unitPrice!).toDecimalPlaces(2).toString();
+    const expected = new Decimal(quantity!).times(unitPrice!).toDecimalPlaces(2).toFixed(2);
     out.push({ field: 'amount', reason: `must equal quantity × unitPrice = ${expected} (to the cent)` });
   }
   if (quantity !== null && !body.unit) out.push({ field: 'unit', reason: 'required when quantity is given' });

@@ -8,11 +8,11 @@ import {
   isGrpcServiceError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import Decimal from 'decimal.js';
 import { Prisma } from '../prisma/client';
 import type { AuthUser } from './plugins/auth';
 import type { CreateTransferBody } from './schemas';
-import { amountConsistent, durationMs } from '../workflows/matching';
+import { durationMs } from '../workflows/matching';
+import { figureErrors, receiverError } from './transfer-rules';
 import { transferWorkflow } from '../workflows/transfer';
 import type { Difference } from '../workflows/types';
 import { auditRow } from './audit-row';
@@ -179,19 +179,11 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
     throw httpErrors.notFound(`senderEntity: no entity ${body.senderEntity} among yours`);
   }
   if (!isSenderAccountant) throw httpErrors.forbidden(`senderEntity: only an accountant of ${sender.code} can create its transfers`);
-  if (!receiver || receiver.groupId !== sender.groupId) throw unprocessable(fastify, 'receiverEntity', `no entity ${body.receiverEntity} in the group`);
-  if (receiver.id === sender.id) throw unprocessable(fastify, 'receiverEntity', 'must differ from senderEntity');
+  // The same rules as a line of a bulk import (api/transfer-rules.ts); the first one broken answers.
+  const wrong = receiverError(sender, receiver, body.receiverEntity) ?? figureErrors(body)[0];
+  if (wrong || !receiver) throw unprocessable(fastify, wrong?.field ?? 'receiverEntity', wrong?.reason ?? `no entity ${body.receiverEntity} in the group`);
   const quantity = body.quantity ?? null;
   const unitPrice = body.unitPrice ?? null;
-  if ((quantity === null) !== (unitPrice === null)) {
-    throw unprocessable(fastify, quantity === null ? 'quantity' : 'unitPrice', 'quantity and unitPrice go together: give both or neither');
-  }
-  if (quantity !== null && new Decimal(quantity).lte(0)) throw unprocessable(fastify, 'quantity', 'must be positive');
-  if (!amountConsistent(quantity, unitPrice, body.amount)) {
-    const expected = new Decimal(quantity!).times(unitPrice!).toDecimalPlaces(2).toString();
-    throw unprocessable(fastify, 'amount', `must equal quantity × unitPrice = ${expected} (to the cent)`);
-  }
-  if (quantity !== null && !body.unit) throw unprocessable(fastify, 'unit', 'required when quantity is given');
   const period = await prisma.period.findUnique({ where: { groupId_period: { groupId: sender.groupId, period: body.period } } });
   if (period?.status === 'FROZEN') {
     throw Object.assign(httpErrors.conflict(`period ${body.period} is frozen: no new transfers can be booked in it`), { code: 'PERIOD_FROZEN' });

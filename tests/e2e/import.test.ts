@@ -68,7 +68,7 @@ describe('bulk import: per-line results', () => {
     for (const n of [1, 6, 12, 16]) expect(byLine.get(n)).toEqual({ line: n, externalRef: ref(n), status: 'created', transferId: expect.stringMatching(UUID) });
     expect(byLine.get(2)).toMatchObject({ line: 2, externalRef: ref(2), status: 'error' });
     expect(errs(2)).toEqual([{ field: 'unitPrice', reason: expect.stringContaining('must be an exact decimal') }]);
-    expect(errs(3)).toEqual([{ field: 'amount', reason: 'must equal quantity × unitPrice = 100.5 (to the cent)' }]);
+    expect(errs(3)).toEqual([{ field: 'amount', reason: 'must equal quantity × unitPrice = 100.50 (to the cent)' }]);
     expect(errs(4)).toEqual([{ field: 'receiverEntity', reason: `no entity NOPE${fx.tag} in the group` }]);
     expect(errs(5)).toEqual([{ field: 'period', reason: 'period 2026-09 is frozen: no new transfers can be booked in it' }]);
     expect(byLine.get(7)).toMatchObject({ externalRef: ref(6), status: 'error' });

@@ -41,7 +41,7 @@ describe('creating transfers', () => {
   });
 
   it.each([
-    [{ amount: '100.00' }, 422, 'amount: must equal quantity × unitPrice = 100.5 (to the cent)'],
+    [{ amount: '100.00' }, 422, 'amount: must equal quantity × unitPrice = 100.50 (to the cent)'],
     [{ receiverEntity: 'NOPE' }, 422, 'receiverEntity: no entity NOPE in the group'],
     [{ receiverEntity: '__self__' }, 422, 'receiverEntity: must differ from senderEntity'],
     [{ unitPrice: undefined }, 422, 'unitPrice: quantity and unitPrice go together: give both or neither'],

@@ -1,0 +1,250 @@
+// 2. Inbox under load: INBOX_TASKS open tasks (default 100,000) in the database, spread
+// over the demo users, inserted with SQL; GET /api/tasks for random users at
+// INBOX_CONNECTIONS concurrent connections (default 50) with autocannon: req/s, p50/p99.
+// Baseline: a bare Fastify route on the same machine, same autocannon settings. Prints
+// the plans (EXPLAIN ANALYZE) of the queries GET /api/tasks runs, captured from Prisma's
+// query events while running the route's own query code.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client';
+import { myTasksWhere } from '../api/routes/tasks';
+import { transferInclude } from '../api/transfers-service';
+import type { AuthUser } from '../api/plugins/auth';
+import { withStack, ROOT } from './lib/stack';
+import { call, intEnv, login, round, sql, type BenchResult } from './lib/util';
+
+const USERS = ['hq.finance', 'sh01.accountant', 'sh01.supervisor', 'sz02.accountant', 'sz02.supervisor', 'hk03.accountant', 'hk03.supervisor'];
+const SUBS = ['SH01', 'SZ02', 'HK03'];
+
+/**
+ * One PENDING transfer per task, between the demo subsidiaries, created by the sender's
+ * accountant. Tasks, by g % 20: 0–13 the receiver's accountants (CONFIRM, level 0),
+ * 14–16 escalated to its supervisors, 17–18 escalated to HQ finance, 19 assigned by
+ * name to the receiver's accountant (a countersign). Deadlines from 24 h ago to 48 h on.
+ */
+export async function insertTasks(url: string, n: number): Promise<void> {
+  const ids = await sql<{ code: string; id: string }>(url, `SELECT code, id FROM "Entity" WHERE code = ANY($1)`, [SUBS]);
+  const users = await sql<{ username: string; id: string }>(url, `SELECT username, id FROM "User" WHERE username = ANY($1)`, [USERS]);
+  const ent = new Map(ids.map((r) => [r.code, r.id]));
+  const usr = new Map(users.map((r) => [r.username, r.id]));
+  const pairs = SUBS.flatMap((s) => SUBS.filter((r) => r !== s).map((r) => [s, r] as const));
+  const senders = pairs.map(([s]) => ent.get(s)!);
+  const senderCodes = pairs.map(([s]) => s);
+  const receivers = pairs.map(([, r]) => ent.get(r)!);
+  const creators = pairs.map(([s]) => usr.get(`${s.toLowerCase()}.accountant`)!);
+  const receiverAccs = pairs.map(([, r]) => usr.get(`${r.toLowerCase()}.accountant`)!);
+  const chunk = 25_000;
+  for (let from = 1; from <= n; from += chunk) {
+    const to = Math.min(n, from + chunk - 1);
+    await sql(
+      url,
+      `WITH src AS (
+         SELECT g, 1 + g % 6 AS p, now() + ((g * 7919) % 4320 - 1440) * interval '1 minute' AS due
+         FROM generate_series($1::int, $2::int) g
+       ), ins AS (
+         INSERT INTO "Transfer" (id, "workflowId", "senderEntityId", "receiverEntityId", type, "externalRef", quantity, unit, "unitPrice", amount, currency,
+                                 "documentDate", period, memo, status, "createdById", "dueAt", level, "escalationLevel", "createdAt", "updatedAt")
+         SELECT gen_random_uuid(), 'transfer:' || ($3::text[])[p] || ':INBOX-' || g, ($4::uuid[])[p], ($5::uuid[])[p], 'GOODS'::"TransferType", 'INBOX-' || g,
+                (g % 97) + 1, 'PCS', 12.34, ((g % 97) + 1) * 12.34, 'CNY', DATE '2026-11-01' + (g % 28), '2026-11', '批量 inbox bench',
+                'PENDING'::"TransferStatus", ($6::uuid[])[p], due, 0,
+                CASE WHEN g % 20 BETWEEN 14 AND 16 THEN 1 WHEN g % 20 IN (17, 18) THEN 2 ELSE 0 END,
+                due - interval '48 hours', due - interval '48 hours'
+         FROM src
+         RETURNING id, "workflowId", "receiverEntityId", "dueAt", "escalationLevel", "externalRef"
+       )
+       INSERT INTO "Task" (id, key, "transferId", kind, status, level, "escalationLevel", "assigneeId", "candidateEntityId", "candidateRole", "candidateGroupRole",
+                           "dueAt", "createdAt", "updatedAt")
+       SELECT tid, ins."workflowId" || ':task:' || tid, ins.id, 'CONFIRM'::"TaskKind", 'OPEN'::"TaskStatus", 0, ins."escalationLevel",
+              CASE WHEN gm = 19 THEN ($7::uuid[])[1 + gi % 6] END,
+              CASE WHEN gm <= 16 THEN ins."receiverEntityId" END,
+              CASE WHEN gm <= 13 THEN 'ACCOUNTANT'::"EntityRole" WHEN gm <= 16 THEN 'SUPERVISOR'::"EntityRole" END,
+              CASE WHEN gm IN (17, 18) THEN 'HQ_FINANCE'::"GroupRole" END,
+              ins."dueAt", ins."dueAt" - interval '48 hours', ins."dueAt" - interval '48 hours'
+       FROM ins, LATERAL (SELECT gen_random_uuid() AS tid, substr(ins."externalRef", 7)::int AS gi) x, LATERAL (SELECT gi % 20 AS gm) y`,
+      [from, to, senderCodes, senders, receivers, creators, receiverAccs],
+    );
+  }
+  await sql(url, 'ANALYZE "Transfer"; ANALYZE "Task"');
+}
+
+interface Captured {
+  query: string;
+  params: string;
+}
+
+/** Runs the route's queries for one user with Prisma query events on; returns their SQL. */
+export async function captureQueries(url: string, username: string): Promise<Captured[]> {
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 2 }), log: [{ emit: 'event', level: 'query' }] });
+  const got: Captured[] = [];
+  prisma.$on('query', (e) => got.push({ query: e.query, params: e.params }));
+  try {
+    const user = await prisma.user.findUniqueOrThrow({ where: { username }, include: { memberships: { include: { entity: true } } } });
+    const actor = {
+      userId: user.id,
+      name: user.displayName,
+      groupRole: user.groupRole,
+      memberships: user.memberships.map((m) => ({ entityId: m.entityId, role: m.role })),
+      groupIds: [...new Set(user.memberships.map((m) => m.entity.groupId))],
+    } as unknown as AuthUser;
+    got.length = 0;
+    const where = myTasksWhere(actor);
+    const [rows] = await Promise.all([
+      prisma.task.findMany({ where, include: { transfer: { include: transferInclude } }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }], skip: 0, take: 50 }),
+      prisma.task.count({ where }),
+    ]);
+    // taskViews(): the names of the people and entities on the page.
+    const userIds = [...new Set(rows.flatMap((t) => [t.assigneeId, t.delegatedToId, t.actedById, t.onBehalfOfId]).filter((x): x is string => !!x))];
+    const entityIds = [...new Set(rows.map((t) => t.candidateEntityId).filter((x): x is string => !!x))];
+    await Promise.all([
+      userIds.length ? prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true, displayName: true } }) : [],
+      entityIds.length ? prisma.entity.findMany({ where: { id: { in: entityIds } }, select: { id: true, code: true, name: true } }) : [],
+    ]);
+    await new Promise((r) => setTimeout(r, 50));
+    return [...got];
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+export /** Long id lists (IN (...) of a page) shortened for reading. */
+function shorten(text: string): string {
+  return text.replace(/(\{|\[)((?:"?[0-9a-f-]{36}"?,){3,})("?[0-9a-f-]{36}"?)(,[^\]}]*)?(\}|\])/g, (_m, open, ids: string, last, rest = '', close) => {
+    const n = ids.split(',').length;
+    return `${open}${ids.split(',')[0]}, … ${n} ids …, ${last}${rest}${close}`;
+  });
+}
+
+export async function explain(url: string, q: Captured): Promise<{ text: string; ms: number }> {
+  const params = JSON.parse(q.params) as unknown[];
+  const rows = await sql<{ 'QUERY PLAN': string }>(url, `EXPLAIN (ANALYZE, BUFFERS) ${q.query}`, params);
+  const text = rows.map((r) => r['QUERY PLAN']).join('\n');
+  const ms = Number(text.match(/Execution Time: ([\d.]+) ms/)?.[1] ?? NaN);
+  return { text, ms };
+}
+
+function cannon(url: string, tokens: string[], connections: number, duration: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections,
+        duration,
+        requests: [
+          {
+            method: 'GET',
+            path: '/api/tasks',
+            setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}` } }),
+          },
+        ],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+  });
+}
+
+async function startBareServer(bodyFile: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'lib', 'bare-server.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, BARE_BODY_FILE: bodyFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function run(): Promise<BenchResult> {
+  const N = intEnv('INBOX_TASKS', 100_000);
+  const CONN = intEnv('INBOX_CONNECTIONS', 50);
+  const DURATION = intEnv('INBOX_DURATION_S', 30);
+  const startedAt = new Date().toISOString();
+  const t00 = Date.now();
+  return withStack('inbox', async (stack) => {
+    const base = stack.apiUrl;
+    const i0 = Date.now();
+    await insertTasks(stack.ownerDatabaseUrl, N);
+    const insertS = (Date.now() - i0) / 1000;
+    const perUser: Record<string, number> = {};
+    const tokens: string[] = [];
+    let sampleBody = '';
+    for (const u of USERS) {
+      const token = await login(base, u);
+      tokens.push(token);
+      const page = await call(base, 'GET', '/api/tasks', { token }, [200]);
+      perUser[u] = page.total;
+      if (!sampleBody || u === 'sz02.accountant') sampleBody = JSON.stringify(page);
+    }
+
+    // Query plans of what GET /api/tasks runs (for the accountant and for HQ finance).
+    const notes: string[] = [];
+    const queryMs: Record<string, number> = {};
+    for (const u of ['sz02.accountant', 'hq.finance']) {
+      const queries = await captureQueries(stack.databaseUrl, u);
+      for (const [k, q] of queries.entries()) {
+        const plan = await explain(stack.ownerDatabaseUrl, q);
+        queryMs[`${u} q${k + 1}`] = plan.ms;
+        notes.push(`-- GET /api/tasks as ${u}, query ${k + 1} of ${queries.length} (${plan.ms} ms)\n${q.query}\n-- params ${shorten(q.params)}\n${shorten(plan.text)}`);
+      }
+    }
+
+    // Warm up, then measure: the API, then the bare route with the same settings.
+    await cannon(base, tokens, CONN, 3);
+    const api = await cannon(base, tokens, CONN, DURATION);
+    const bodyFile = path.join(stack.dir, 'bare-body.json');
+    fs.writeFileSync(bodyFile, sampleBody);
+    const bare = await startBareServer(bodyFile);
+    let baseline: autocannon.Result;
+    try {
+      await cannon(bare.url, tokens, CONN, 3);
+      baseline = await cannon(bare.url, tokens, CONN, DURATION);
+    } finally {
+      await bare.stop();
+    }
+    const ratio = api.requests.average / baseline.requests.average;
+    const errors = api.errors + api.timeouts + api.non2xx;
+    return {
+      name: 'inbox',
+      params: { 'open tasks': N, connections: CONN, 'duration (s)': DURATION, users: USERS.length, 'response bytes (sz02.accountant page 1)': sampleBody.length },
+      figures: {
+        'insert (s)': round(insertS, 1),
+        'open tasks per user': Object.entries(perUser).map(([u, n]) => `${u} ${n}`).join(', '),
+        'req/s (mean)': round(api.requests.average),
+        'latency p50 (ms)': api.latency.p50,
+        'latency p99 (ms)': api.latency.p99,
+        'latency max (ms)': api.latency.max,
+        'requests / errors (non-2xx, timeouts)': `${api.requests.total} / ${errors}`,
+        'EXPLAIN ANALYZE execution (ms)': Object.entries(queryMs).map(([k, v]) => `${k} ${v}`).join(', '),
+      },
+      baseline: {
+        'bare Fastify req/s (mean)': round(baseline.requests.average),
+        'bare latency p50 / p99 (ms)': `${baseline.latency.p50} / ${baseline.latency.p99}`,
+      },
+      ratio: { name: 'API req/s ÷ bare Fastify req/s', value: ratio },
+      targets: [
+        { name: 'p99 < 50 ms', ok: api.latency.p99 < 50, detail: `${api.latency.p99} ms` },
+        { name: '≥ 0.3× baseline req/s', ok: ratio >= 0.3, detail: `${round(ratio, 3)}×` },
+        { name: 'no errors', ok: errors === 0, detail: `${errors}` },
+      ],
+      notes,
+      startedAt,
+      elapsedS: round((Date.now() - t00) / 1000, 1),
+    };
+  });
+}

@@ -1,0 +1,28 @@
+// The inbox baseline: a bare Fastify route on the same machine, in a process of its own
+// like the API, answering GET /api/tasks with a fixed body of the real answer's size
+// (BARE_BODY_FILE) and doing nothing else. Prints its port on stdout.
+import fs from 'node:fs';
+import Fastify from 'fastify';
+
+async function main(): Promise<void> {
+  const body = fs.readFileSync(process.env.BARE_BODY_FILE!, 'utf8');
+  const app = Fastify({ logger: false });
+  app.get('/api/tasks', async (_request, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(body));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);
+  // Gone with the bench process, however it ended.
+  const parent = process.ppid;
+  setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch {
+      process.exit(0);
+    }
+  }, 2000).unref();
+  const stop = () => void app.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+void main();

@@ -110,6 +110,8 @@ export interface TransferActions {
 export interface Page<T> {
   items: T[];
   total: number;
+  /** GET /api/tasks only: more open tasks than it counts (total is the cap). */
+  totalCapped?: boolean;
   page: number;
   pageSize: number;
 }

@@ -56,7 +56,7 @@ function TaskRow({ task, session, isNew }: { task: MyTask; session: Session; isN
 
 export function InboxPage(_: RouteProps) {
   const { session } = useSession();
-  const { tasks, error, newIds } = useTasks();
+  const { tasks, total, error, newIds } = useTasks();
   const [cp, setCp] = useState('');
   const [period, setPeriod] = useState('');
   const [type, setType] = useState('');
@@ -72,7 +72,7 @@ export function InboxPage(_: RouteProps) {
   return (
     <section>
       <h1>
-        {t('inbox.title')} <span class="muted">({tasks.length})</span>
+        {t('inbox.title')} <span class="muted" data-testid="inbox-total">({total ? `${total.n}${total.capped ? '+' : ''}` : tasks.length})</span>
       </h1>
       <ErrorBox error={error} />
       {newIds.size > 0 && (

@@ -8,6 +8,8 @@ import type { MyTask, Page } from '../core/types';
 
 interface State {
   tasks: MyTask[] | null;
+  /** How many open tasks the server counts (more than the first page shown), and whether it stopped counting. */
+  total?: { n: number; capped: boolean };
   error: unknown;
   newIds: Set<string>;
 }
@@ -32,7 +34,7 @@ export function reloadTasks(): Promise<void> {
       const newIds = new Set([...state.newIds].filter((id) => ids.has(id)));
       if (known) for (const id of ids) if (!known.has(id)) newIds.add(id);
       known = ids;
-      state = { tasks: r.items, error: null, newIds };
+      state = { tasks: r.items, total: { n: r.total, capped: !!r.totalCapped }, error: null, newIds };
     } catch (error) {
       state = { ...state, error };
     } finally {

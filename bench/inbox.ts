@@ -10,8 +10,7 @@ import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
-import { myTasksWhere } from '../api/routes/tasks';
-import { transferInclude } from '../api/transfers-service';
+import { myTasksPage } from '../api/routes/tasks';
 import type { AuthUser } from '../api/plugins/auth';
 import { withStack, ROOT } from './lib/stack';
 import { call, intEnv, login, round, sql, type BenchResult } from './lib/util';
@@ -90,11 +89,7 @@ export async function captureQueries(url: string, username: string): Promise<Cap
       groupIds: [...new Set(user.memberships.map((m) => m.entity.groupId))],
     } as unknown as AuthUser;
     got.length = 0;
-    const where = myTasksWhere(actor);
-    const [rows] = await Promise.all([
-      prisma.task.findMany({ where, include: { transfer: { include: transferInclude } }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }], skip: 0, take: 50 }),
-      prisma.task.count({ where }),
-    ]);
+    const { rows } = await myTasksPage(prisma as never, actor, 1, 50);
     // taskViews(): the names of the people and entities on the page.
     const userIds = [...new Set(rows.flatMap((t) => [t.assigneeId, t.delegatedToId, t.actedById, t.onBehalfOfId]).filter((x): x is string => !!x))];
     const entityIds = [...new Set(rows.map((t) => t.candidateEntityId).filter((x): x is string => !!x))];

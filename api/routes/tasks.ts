@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Prisma } from '../../prisma/client';
+import type { Prisma, PrismaClient } from '../../prisma/client';
 import { ActionResponse, CommentBody, PageQuery, HandOverBody, IdParams, RejectBody, TaskSchema, TransferSummary, errors } from '../schemas';
 import { assertPeriodOpen, loadTransfer, runAction, taskViews, toSummary, transferDetail, transferInclude, unprocessable } from '../transfers-service';
 import { approveTaskUpdate, delegateTaskUpdate, rejectTaskUpdate, transferTaskUpdate } from '../../workflows/messages';
@@ -21,6 +21,18 @@ export function myTasksWhere(actor: AuthUser): Prisma.TaskWhereInput {
   for (const m of actor.memberships) or.push({ assigneeId: null, candidateEntityId: m.entityId, candidateRole: m.role });
   if (actor.groupRole) or.push({ assigneeId: null, candidateGroupRole: actor.groupRole, transfer: { senderEntity: { groupId: { in: actor.groupIds } } } });
   return { status: 'OPEN', OR: or, transfer: { createdById: { not: actor.userId } } };
+}
+
+/** One page of my open tasks (soonest due first) and their count up to TOTAL_CAP: the queries of GET /api/tasks (bench/inbox.ts explains them). */
+export async function myTasksPage(prisma: PrismaClient, actor: AuthUser, page: number, pageSize: number) {
+  const where = myTasksWhere(actor);
+  const [rows, total] = await Promise.all([
+    prisma.task.findMany({ where, include: { transfer: { include: transferInclude } }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
+    // Counting stops past the cap: an exact count of tens of thousands of candidate tasks
+    // would cost more than the page itself (bench/inbox.ts, docs/benchmarks.md).
+    prisma.task.count({ where, take: TOTAL_CAP + 1 }),
+  ]);
+  return { rows, total: Math.min(total, TOTAL_CAP), totalCapped: total > TOTAL_CAP };
 }
 
 const tasks: FastifyPluginAsync = async (fastify) => {
@@ -49,16 +61,10 @@ const tasks: FastifyPluginAsync = async (fastify) => {
     },
     async (request) => {
       const { page, pageSize } = request.query;
-      const where = myTasksWhere(request.actor);
-      const [rows, total] = await Promise.all([
-        prisma.task.findMany({ where, include: { transfer: { include: transferInclude } }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
-        // Counting stops past the cap: an exact count of tens of thousands of candidate tasks
-        // would cost more than the page itself (bench/inbox.ts, docs/benchmarks.md).
-        prisma.task.count({ where, take: TOTAL_CAP + 1 }),
-      ]);
+      const { rows, total, totalCapped } = await myTasksPage(prisma, request.actor, page, pageSize);
       const now = Date.now();
       const views = await taskViews(fastify, rows, now);
-      return { items: views.map((v, i) => ({ ...v, transfer: toSummary(rows[i].transfer, now) })), total: Math.min(total, TOTAL_CAP), totalCapped: total > TOTAL_CAP, page, pageSize };
+      return { items: views.map((v, i) => ({ ...v, transfer: toSummary(rows[i].transfer, now) })), total, totalCapped, page, pageSize };
     },
   );
 

@@ -7,6 +7,7 @@ import { setLang, t, useLang } from './i18n';
 import { Link, useLocation, type RouteDef } from './router';
 import { logout, type Session } from './session';
 import { formatDecimal } from './money';
+import type { TransferSummary } from './types';
 
 // ---- layout ---------------------------------------------------------------------
 
@@ -178,5 +179,25 @@ export function Field({ label, error, children, hint }: { label: string; error?:
       {hint && !error && <span class="field-hint">{hint}</span>}
       {error && <span class="field-error">{error}</span>}
     </label>
+  );
+}
+
+/** The two lines of a transfer in a list (inbox, arbitration queue): who → whom and the amount; document, type, period and the countdown to `dueAt`. */
+export function TransferLines({ tr, dueAt }: { tr: TransferSummary; dueAt: string }) {
+  return (
+    <>
+      <span class="task-top">
+        <span class="task-who" title={`${tr.senderEntity.name} → ${tr.receiverEntity.name}`}>
+          {tr.senderEntity.name} → {tr.receiverEntity.name}
+        </span>
+        <Money amount={tr.amount} currency={tr.currency} />
+      </span>
+      <span class="task-bottom">
+        <span class="task-meta">
+          {tr.externalRef} · {t(`type.${tr.type}`)} · {tr.period}
+        </span>
+        <Countdown dueAt={dueAt} />
+      </span>
+    </>
   );
 }

@@ -9,7 +9,7 @@ import { band } from '../core/money';
 import { Link, type RouteProps } from '../core/router';
 import { useSession } from '../core/session';
 import type { Page, TransferSummary } from '../core/types';
-import { Badge, Countdown, Empty, ErrorBox, Money, Spinner } from '../core/ui';
+import { Badge, Empty, ErrorBox, Spinner, TransferLines } from '../core/ui';
 
 export function DisputesPage(_: RouteProps) {
   const { session } = useSession();
@@ -46,18 +46,7 @@ export function DisputesPage(_: RouteProps) {
               <li key={tr.id}>
                 <Link to={`/transfers/${tr.id}`} class={`task band-${b}${tr.overdue ? ' overdue' : ''}`}>
                   <span data-testid="dispute-row" data-transfer-id={tr.id} data-band={b}>
-                    <span class="task-top">
-                      <span class="task-who" title={`${tr.senderEntity.name} → ${tr.receiverEntity.name}`}>
-                        {tr.senderEntity.name} → {tr.receiverEntity.name}
-                      </span>
-                      <Money amount={tr.amount} currency={tr.currency} />
-                    </span>
-                    <span class="task-bottom">
-                      <span class="task-meta">
-                        {tr.externalRef} · {t(`type.${tr.type}`)} · {tr.period}
-                      </span>
-                      <Countdown dueAt={tr.dueAt} />
-                    </span>
+                    <TransferLines tr={tr} dueAt={tr.dueAt} />
                     <span class="task-tags">
                       <Badge tone="amber">{t('status.DISPUTED')}</Badge>
                       {tr.overdue && <Badge tone="red">{t('inbox.overdue')}</Badge>}

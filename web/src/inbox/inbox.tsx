@@ -7,7 +7,7 @@ import { t } from '../core/i18n';
 import { Link, type RouteProps } from '../core/router';
 import { useSession, memberOf, type Session } from '../core/session';
 import { band } from '../core/money';
-import { Badge, Countdown, Empty, ErrorBox, Money, Spinner } from '../core/ui';
+import { Badge, Empty, ErrorBox, Spinner, TransferLines } from '../core/ui';
 import type { MyTask } from '../core/types';
 import { markSeen, reloadTasks, useTasks } from './store';
 
@@ -28,18 +28,7 @@ function TaskRow({ task, session, isNew }: { task: MyTask; session: Session; isN
     <li>
       <Link to={`/transfers/${tr.id}`} class={cls} onClick={() => markSeen(task.id)}>
         <span data-testid="task-row" data-transfer-id={tr.id} data-band={b} data-overdue={String(task.overdue)}>
-          <span class="task-top">
-            <span class="task-who" title={`${tr.senderEntity.name} → ${tr.receiverEntity.name}`}>
-              {tr.senderEntity.name} → {tr.receiverEntity.name}
-            </span>
-            <Money amount={tr.amount} currency={tr.currency} />
-          </span>
-          <span class="task-bottom">
-            <span class="task-meta">
-              {tr.externalRef} · {t(`type.${tr.type}`)} · {tr.period}
-            </span>
-            <Countdown dueAt={task.dueAt} />
-          </span>
+          <TransferLines tr={tr} dueAt={task.dueAt} />
           <span class="task-tags">
             <Badge tone="blue">{t(`task.kind.${task.kind}`)}</Badge>
             {task.overdue && <Badge tone="red">{t('inbox.overdue')}</Badge>}

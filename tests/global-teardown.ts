@@ -1,24 +1,11 @@
-// Stops the test stack (SIGTERM: the same clean shutdown as Ctrl-C) and removes its data.
+// Stops the test stack (SIGTERM: the same clean shutdown as Ctrl-C) and removes its data
+// and the run's temp directory (the workflow bundle).
 import fs from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import type { SpawnedStack } from '../scripts/lib/spawn-stack';
 
 export default async function globalTeardown(): Promise<void> {
-  const stack = (globalThis as Record<string, unknown>).__stack as { child: ChildProcess; dir: string; log: number } | undefined;
-  if (!stack) return;
-  const { child, dir, log } = stack;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }, 20_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  fs.closeSync(log);
-  fs.rmSync(dir, { recursive: true, force: true });
+  const g = globalThis as Record<string, unknown>;
+  await (g.__stack as SpawnedStack | undefined)?.stop();
+  const dir = g.__testTmpDir as string | undefined;
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }

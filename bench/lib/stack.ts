@@ -1,12 +1,9 @@
 // Starts the real stack (scripts/stack.ts: embedded PostgreSQL, Temporal dev server,
-// worker, API) for one benchmark, exactly as tests/global-setup.ts does: on free ports,
-// in a throw-away directory, headless, in its own process group. stop() ends everything
-// it started and removes the directory.
-import fs from 'node:fs';
-import os from 'node:os';
+// worker, API) for one benchmark with scripts/lib/spawn-stack.ts, as tests/global-setup.ts
+// does: on free ports, in a throw-away directory, headless, in its own process group.
+// stop() ends everything it started and removes the directory; so does Ctrl-C.
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../../scripts/lib/embedded-postgres';
+import { spawnStack } from '../../scripts/lib/spawn-stack';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -41,97 +38,30 @@ function hookExit(): void {
 
 export async function startStack(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<BenchStack> {
   hookExit();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ic-bench-${name}-`));
-  fs.chmodSync(dir, 0o755); // the embedded PostgreSQL runs as the 'postgres' user when we are root
-  const artifacts = path.join(ROOT, 'artifacts');
-  fs.mkdirSync(artifacts, { recursive: true });
-  const logFile = path.join(artifacts, `bench-${name}-stack.log`);
-  const log = fs.openSync(logFile, 'w');
-  const readyFile = path.join(dir, 'ready.json');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DEMO_MODE: 'true',
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    PG_DATA_DIR: path.join(dir, 'postgres'),
-    PG_PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    TEMPORAL_DB_FILE: path.join(dir, 'temporal.sqlite'),
-    PORT: '0',
-    HOST: '127.0.0.1',
-    JWT_SECRET: `bench-secret-${Math.random().toString(36).slice(2)}-${Date.now()}-padding`,
-    STACK_READY_FILE: readyFile,
-    STACK_PARENT_PID: String(process.pid),
-    // Benchmarks drive many requests per user.
-    RATE_LIMIT_PER_MINUTE: '100000000',
-    LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
-    ...extraEnv,
-  };
-  delete env.DATABASE_URL;
-  delete env.TEMPORAL_ADDRESS;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'stack.ts')], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', log, log],
-    detached: true, // its own process group: stop() ends it and everything it started
+  const spawned = await spawnStack({
+    name: `ic-bench-${name}`,
+    logFile: path.join(ROOT, 'artifacts', `bench-${name}-stack.log`),
+    env: {
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      // Benchmarks drive many requests per user.
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
+      ...extraEnv,
+    },
   });
-  let exited: number | null = null;
-  child.once('exit', (c) => (exited = c ?? 1));
-  const deadline = Date.now() + 240_000;
-  const cleanup = () => {
-    try {
-      fs.closeSync(log);
-    } catch {
-      /* closed */
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  while (!fs.existsSync(readyFile)) {
-    if (exited !== null || Date.now() > deadline) {
-      const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
-      if (exited === null) process.kill(-child.pid!, 'SIGKILL');
-      cleanup();
-      throw new Error(`the bench stack did not start (${exited !== null ? `exit ${exited}` : 'timeout'}); see ${logFile}:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const info = JSON.parse(fs.readFileSync(readyFile, 'utf8'));
-  let stopped: Promise<void> | undefined;
+  const { info, env } = spawned;
   const stack: BenchStack = {
     apiUrl: info.apiUrl,
     databaseUrl: info.databaseUrl,
     ownerDatabaseUrl: info.ownerDatabaseUrl,
     temporalAddress: info.temporalAddress,
     taskQueue: String(env.TEMPORAL_TASK_QUEUE ?? 'transfers'),
-    pid: child.pid!,
-    dir,
-    logFile,
+    pid: spawned.child.pid!,
+    dir: spawned.dir,
+    logFile: spawned.logFile,
     stop() {
-      stopped ??= (async () => {
-        running.delete(stack);
-        if (child.exitCode === null && child.signalCode === null) {
-          const gone = new Promise((r) => child.once('exit', r));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => {
-            try {
-              process.kill(-child.pid!, 'SIGKILL');
-            } catch {
-              /* already gone */
-            }
-          }, 20_000);
-          await gone;
-          clearTimeout(timer);
-        }
-        // Anything of its group still alive (the dev server, postgres) goes too.
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* all gone */
-        }
-        cleanup();
-      })();
-      return stopped;
+      running.delete(stack);
+      return spawned.stop();
     },
   };
   running.add(stack);

@@ -26,3 +26,25 @@ export function compact<T extends Record<string, string>>(values: T, keys: Array
   }
   return out;
 }
+
+/**
+ * A form's submit handler: `busy` while `action` runs (no double sends), the error it threw
+ * kept for an <ErrorBox> (cleared on the next try), and what was typed left alone.
+ */
+export function useSubmit(action: () => Promise<unknown>) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function submit(e?: Event) {
+    e?.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, submit };
+}

@@ -4,7 +4,7 @@
 // GET /api/periods, POST /api/periods/:period/freeze, POST /api/periods/:period/reopen.
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../core/api';
-import { useForm } from '../core/form';
+import { useForm, useSubmit } from '../core/form';
 import { formatDateTime, t } from '../core/i18n';
 import { Link, type RouteProps } from '../core/router';
 import { Badge, Empty, ErrorBox, Field, Spinner } from '../core/ui';
@@ -14,28 +14,18 @@ const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 function FreezeForm({ p, onDone }: { p: PeriodView; onDone: (msg: string) => void }) {
   const form = useForm({ choice: '', reason: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const needsChoice = p.openTransfers > 0;
-  const ready = !needsChoice || !!form.values.choice;
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const { busy, error, submit } = useSubmit(async () => {
     const body: Record<string, string> = {};
     if (form.values.choice) body.choice = form.values.choice;
     if (form.values.reason.trim()) body.reason = form.values.reason.trim();
-    try {
-      const r = await api<FreezeResult>('POST', `/api/periods/${p.period}/freeze`, body);
-      if ('workflowId' in r) onDone(t('hq.periods.freezeRunning', { period: p.period }));
-      else if (r.moved > 0 && r.toPeriod) onDone(t('hq.periods.frozenMoved', { period: p.period, n: r.moved, to: r.toPeriod }));
-      else if (r.moved > 0) onDone(t('hq.periods.frozenEscalated', { period: p.period, n: r.moved }));
-      else onDone(t('hq.periods.frozen', { period: p.period }));
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+    const r = await api<FreezeResult>('POST', `/api/periods/${p.period}/freeze`, body);
+    if ('workflowId' in r) onDone(t('hq.periods.freezeRunning', { period: p.period }));
+    else if (r.moved > 0 && r.toPeriod) onDone(t('hq.periods.frozenMoved', { period: p.period, n: r.moved, to: r.toPeriod }));
+    else if (r.moved > 0) onDone(t('hq.periods.frozenEscalated', { period: p.period, n: r.moved }));
+    else onDone(t('hq.periods.frozen', { period: p.period }));
+  });
+  const needsChoice = p.openTransfers > 0;
+  const ready = !needsChoice || !!form.values.choice;
   return (
     <form onSubmit={submit} data-testid="form-freeze" class="subform">
       <ErrorBox error={error} />
@@ -67,20 +57,10 @@ function FreezeForm({ p, onDone }: { p: PeriodView; onDone: (msg: string) => voi
 
 function ReopenForm({ p, onDone }: { p: PeriodView; onDone: (msg: string) => void }) {
   const form = useForm({ reason: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api<PeriodView>('POST', `/api/periods/${p.period}/reopen`, { reason: form.values.reason.trim() });
-      onDone(t('hq.periods.reopened', { period: p.period }));
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+  const { busy, error, submit } = useSubmit(async () => {
+    await api<PeriodView>('POST', `/api/periods/${p.period}/reopen`, { reason: form.values.reason.trim() });
+    onDone(t('hq.periods.reopened', { period: p.period }));
+  });
   return (
     <form onSubmit={submit} data-testid="form-reopen" class="subform">
       <ErrorBox error={error} />

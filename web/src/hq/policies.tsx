@@ -4,6 +4,7 @@
 // they started with. Levels are typed one per line: ACCOUNTANT, SUPERVISOR, or usernames
 // separated by commas. Amount bounds stay decimal strings. A refusal keeps the draft.
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useSubmit } from '../core/form';
 import { api, ApiError } from '../core/api';
 import { t } from '../core/i18n';
 import { isDecimal } from '../core/money';
@@ -93,17 +94,11 @@ function PolicyView({ p }: { p: Policy }) {
 
 function Editor({ entity, policies, onSaved, onCancel }: { entity: string; policies: Policy[]; onSaved: (msg: string) => void; onCancel: () => void }) {
   const [drafts, setDrafts] = useState<Draft[]>(() => (policies.length ? policies.map(toDraft) : [emptyDraft()]));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const set = (key: number, patch: Partial<Draft>) => setDrafts((ds) => ds.map((d) => (d.key === key ? { ...d, ...patch } : d)));
   const errs = drafts.map(draftErrors);
   const valid = drafts.length > 0 && errs.every((e) => Object.keys(e).length === 0);
-  const server = (i: number, f: string) => (error instanceof ApiError ? error.fieldMessage(`${i}.${f}`) : undefined);
 
-  async function save(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const { busy, error, submit: save } = useSubmit(async () => {
     const body = drafts.map((d) => ({
       entity,
       name: d.name.trim(),
@@ -115,14 +110,10 @@ function Editor({ entity, policies, onSaved, onCancel }: { entity: string; polic
       priority: Number.parseInt(d.priority.trim(), 10),
       active: d.active,
     }));
-    try {
-      await api('PUT', '/api/policies', body);
-      onSaved(t('hq.pol.saved', { entity, n: body.length }));
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+    await api('PUT', '/api/policies', body);
+    onSaved(t('hq.pol.saved', { entity, n: body.length }));
+  });
+  const server = (i: number, f: string) => (error instanceof ApiError ? error.fieldMessage(`${i}.${f}`) : undefined);
   const input = (d: Draft, f: 'name' | 'minAmount' | 'maxAmount' | 'priority') => ({
     name: f,
     value: d[f],

@@ -3,6 +3,7 @@
 // GET /api/channels, PUT /api/channels/:id {active}, GET /api/notifications?status=FAILED,
 // POST /api/notifications/:id/retry. Webhook URLs come back masked; secrets never.
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useSubmit } from '../core/form';
 import { api } from '../core/api';
 import { formatDateTime, t, tOr } from '../core/i18n';
 import { Link, type RouteProps } from '../core/router';
@@ -11,19 +12,10 @@ import { Badge, Empty, ErrorBox, Spinner } from '../core/ui';
 import type { Channel, Notification } from './types';
 
 function ChannelRow({ c, onChanged }: { c: Channel; onChanged: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  async function toggle() {
-    setBusy(true);
-    setError(null);
-    try {
-      await api('PUT', `/api/channels/${c.id}`, { active: !c.active });
-      onChanged();
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+  const { busy, error, submit: toggle } = useSubmit(async () => {
+    await api('PUT', `/api/channels/${c.id}`, { active: !c.active });
+    onChanged();
+  });
   return (
     <li class="card channel" data-testid="channel-row" data-channel-id={c.id} data-active={String(c.active)}>
       <div class="period-head">
@@ -52,20 +44,11 @@ function ChannelRow({ c, onChanged }: { c: Channel; onChanged: () => void }) {
 }
 
 function FailedRow({ n, onRetried }: { n: Notification; onRetried: (msg: string) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const failed = n.deliveries.filter((d) => d.status === 'FAILED');
-  async function retry() {
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await api<{ retried: number }>('POST', `/api/notifications/${n.id}/retry`);
-      onRetried(t('hq.robots.retried', { n: r.retried }));
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+  const { busy, error, submit: retry } = useSubmit(async () => {
+    const r = await api<{ retried: number }>('POST', `/api/notifications/${n.id}/retry`);
+    onRetried(t('hq.robots.retried', { n: r.retried }));
+  });
   return (
     <li class="card" data-testid="failed-row" data-notification-id={n.id}>
       <div class="period-head">

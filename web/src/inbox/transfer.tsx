@@ -6,7 +6,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from '../core/api';
 import { onEvent } from '../core/events';
-import { compact, useForm } from '../core/form';
+import { compact, useForm, useSubmit } from '../core/form';
 import { formatDateTime, t, tOr } from '../core/i18n';
 import { amountConsistent, expectedAmount, isDecimal, padFraction, sameDecimal } from '../core/money';
 import type { RouteProps } from '../core/router';
@@ -141,14 +141,10 @@ function ConfirmForm({ tr, run }: { tr: TransferDetail; run: Run }) {
     date: tr.sender.date ?? '',
     comment: '',
   });
-  const [busy, setBusy] = useState(false);
   const v = form.values;
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
+  const { busy, submit } = useSubmit(async () => {
     await run(`/api/transfers/${tr.id}/confirm`, { ...compact(v, ['receiptRef', 'quantity', 'unitPrice', 'amount', 'date', 'comment']) }, t('action.confirm.done'));
-    setBusy(false);
-  }
+  });
   return (
     <form onSubmit={submit} data-testid="form-confirm">
       <p class="muted">{t('action.confirm.help')}</p>
@@ -166,14 +162,10 @@ function ConfirmForm({ tr, run }: { tr: TransferDetail; run: Run }) {
 
 function ReasonForm({ path, label, done, run, danger, optional, testid }: { path: string; label: string; done: string; run: Run; danger?: boolean; optional?: boolean; testid: string }) {
   const form = useForm({ reason: '' });
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
+  const { busy, submit } = useSubmit(async () => {
     const reason = form.values.reason.trim();
     if (await run(path, optional && !reason ? {} : { reason }, done)) form.reset();
-    setBusy(false);
-  }
+  });
   return (
     <form onSubmit={submit} data-testid={testid}>
       <Field label={t('field.reason')}>
@@ -188,13 +180,9 @@ function ReasonForm({ path, label, done, run, danger, optional, testid }: { path
 
 function DisputeForm({ tr, run }: { tr: TransferDetail; run: Run }) {
   const form = useForm({ reason: 'QUANTITY', text: '' });
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
+  const { busy, submit } = useSubmit(async () => {
     await run(`/api/transfers/${tr.id}/dispute`, { reason: form.values.reason, text: form.values.text.trim() }, t('action.dispute.done'));
-    setBusy(false);
-  }
+  });
   return (
     <form onSubmit={submit} data-testid="form-dispute">
       <Field label={t('field.disputeReason')}>
@@ -217,13 +205,9 @@ function DisputeForm({ tr, run }: { tr: TransferDetail; run: Run }) {
 function CorrectForm({ tr, run }: { tr: TransferDetail; run: Run }) {
   const target = tr.receiver ?? tr.sender;
   const form = useForm({ quantity: target.quantity ?? '', unitPrice: target.unitPrice ?? '', amount: padFraction(target.amount), date: target.date ?? '', reason: '' });
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
+  const { busy, submit } = useSubmit(async () => {
     await run(`/api/transfers/${tr.id}/correct`, compact(form.values, ['quantity', 'unitPrice', 'amount', 'date', 'reason']), t('action.correct.done'));
-    setBusy(false);
-  }
+  });
   return (
     <form onSubmit={submit} data-testid="form-correct">
       <p class="muted">{t('action.correct.help')}</p>
@@ -238,13 +222,9 @@ function CorrectForm({ tr, run }: { tr: TransferDetail; run: Run }) {
 
 function HandOverForm({ taskId, kind, colleagues, run }: { taskId: string; kind: 'delegate' | 'transfer'; colleagues: TransferActions['colleagues']; run: Run }) {
   const form = useForm({ to: colleagues[0]?.username ?? '', comment: '' });
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
+  const { busy, submit } = useSubmit(async () => {
     await run(`/api/tasks/${taskId}/${kind}`, compact(form.values, ['to', 'comment']), t(`action.${kind}.done`));
-    setBusy(false);
-  }
+  });
   return (
     <form onSubmit={submit} data-testid={`form-${kind}`}>
       <p class="muted">{t(`action.${kind}.help`)}</p>
@@ -271,13 +251,9 @@ function HandOverForm({ taskId, kind, colleagues, run }: { taskId: string; kind:
 
 function ApproveForm({ taskId, run }: { taskId: string; run: Run }) {
   const form = useForm({ comment: '' });
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
+  const { busy, submit } = useSubmit(async () => {
     await run(`/api/tasks/${taskId}/approve`, compact(form.values, ['comment']), t('action.approve.done'));
-    setBusy(false);
-  }
+  });
   return (
     <form onSubmit={submit} data-testid="form-approve">
       <Field label={t('field.comment')}>
@@ -290,21 +266,11 @@ function ApproveForm({ taskId, run }: { taskId: string; run: Run }) {
 
 function CommentForm({ tr, onAdded }: { tr: TransferDetail; onAdded: () => void }) {
   const form = useForm({ text: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api('POST', `/api/transfers/${tr.id}/comments`, { text: form.values.text.trim() });
-      form.reset();
-      onAdded();
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
+  const { busy, error, submit } = useSubmit(async () => {
+    await api('POST', `/api/transfers/${tr.id}/comments`, { text: form.values.text.trim() });
+    form.reset();
+    onAdded();
+  });
   return (
     <form onSubmit={submit} data-testid="form-comment">
       <ErrorBox error={error} />

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { Client, Connection } from '@temporalio/client';
 import { http, login } from '../helpers/http';
-import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
+import { createFixture, serviceTransferBody, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
 import { horizontalOverflow, launchBrowser, loginAs, newPage, screenshot } from '../helpers/browser';
 import { RobotReceiver } from '../helpers/robot-receiver';
 import { sql } from '../helpers/db';
@@ -37,20 +37,7 @@ async function tokens(fx: Fixture) {
 async function createTransfer(fx: Fixture, token: string, over: Record<string, unknown> = {}) {
   const r = await http('POST', '/api/transfers', {
     token,
-    body: {
-      senderEntity: fx.sender.code,
-      receiverEntity: fx.receiver.code,
-      type: 'SERVICE',
-      externalRef: `HQ-${uid()}`,
-      quantity: '10',
-      unit: 'H',
-      unitPrice: '800',
-      amount: '8000.00',
-      currency: 'CNY',
-      documentDate: '2026-11-15',
-      period: '2026-11',
-      ...over,
-    },
+    body: serviceTransferBody(fx, over, 'HQ'),
   });
   expect(r.status).toBe(201);
   await until(async () => (await sql(`SELECT 1 FROM "Task" WHERE "transferId" = $1`, [r.body.id])).length > 0);

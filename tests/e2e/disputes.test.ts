@@ -2,7 +2,7 @@
 // against the running stack (dev server, real worker, real schedule).
 import { Client, Connection } from '@temporalio/client';
 import { http, login } from '../helpers/http';
-import { createFixture, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
+import { createFixture, serviceTransferBody, PASSWORD, uid, type Fixture } from '../helpers/fixtures';
 import { ensureCycleSchedule, cycleScheduleId } from '../../activities/schedules';
 import { sql } from '../helpers/db';
 import { until } from '../helpers/wait';
@@ -18,19 +18,7 @@ async function setup() {
 async function create(fx: Fixture, token: string, period = '2026-11') {
   const r = await http('POST', '/api/transfers', {
     token,
-    body: {
-      senderEntity: fx.sender.code,
-      receiverEntity: fx.receiver.code,
-      type: 'SERVICE',
-      externalRef: `SV-${uid()}`,
-      quantity: '10',
-      unit: 'H',
-      unitPrice: '800',
-      amount: '8000.00',
-      currency: 'CNY',
-      documentDate: `${period}-15`,
-      period,
-    },
+    body: serviceTransferBody(fx, { documentDate: `${period}-15`, period }),
   });
   expect(r.status).toBe(201);
   await until(async () => (await sql(`SELECT 1 FROM "Task" WHERE "transferId" = $1`, [r.body.id])).length > 0);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { http, login } from '../helpers/http';
-import { createFixture, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
+import { createFixture, serviceTransferBody, PASSWORD, testPrisma, uid, type Fixture } from '../helpers/fixtures';
 import { RobotReceiver } from '../helpers/robot-receiver';
 import { until } from '../helpers/wait';
 
@@ -29,19 +29,7 @@ async function setup() {
 async function createTransfer(fx: Fixture, token: string) {
   const r = await http('POST', '/api/transfers', {
     token,
-    body: {
-      senderEntity: fx.sender.code,
-      receiverEntity: fx.receiver.code,
-      type: 'SERVICE',
-      externalRef: `SV-${uid()}`,
-      quantity: '10',
-      unit: 'H',
-      unitPrice: '800',
-      amount: '8000.00',
-      currency: 'CNY',
-      documentDate: '2026-11-15',
-      period: '2026-11',
-    },
+    body: serviceTransferBody(fx),
   });
   expect(r.status).toBe(201);
   return r.body as { id: string; externalRef: string };

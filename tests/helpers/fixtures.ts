@@ -116,6 +116,11 @@ export function transferBody(fx: Fixture, over: Record<string, unknown> = {}, pr
   };
 }
 
+/** The same for a service: 10 H at 800 = 8,000.00 CNY, dated 2026-11-15, no memo. */
+export function serviceTransferBody(fx: Fixture, over: Record<string, unknown> = {}, prefix = 'SV') {
+  return transferBody(fx, { type: 'SERVICE', quantity: '10', unit: 'H', unitPrice: '800', amount: '8000.00', documentDate: '2026-11-15', memo: undefined, ...over }, prefix);
+}
+
 export async function insertTransfer(fx: Fixture, f: TransferFields = {}, prisma: PrismaClient = testPrisma()) {
   const externalRef = `INV-${uid()}`;
   return prisma.transfer.create({

@@ -3,37 +3,23 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Prisma, PrismaClient } from '../../prisma/client';
 import { ActionResponse, CommentBody, PageQuery, HandOverBody, IdParams, RejectBody, TaskSchema, TransferSummary, errors } from '../schemas';
-import { assertPeriodOpen, loadTransfer, runAction, taskViews, toSummary, transferDetail, transferInclude, unprocessable } from '../transfers-service';
+import { assertPeriodOpen, loadTransfer, runAction, transferDetail, unprocessable } from '../transfers-service';
+import { myTasksBody, TOTAL_CAP } from '../my-tasks';
 import { approveTaskUpdate, delegateTaskUpdate, rejectTaskUpdate, transferTaskUpdate } from '../../workflows/messages';
 import type { ActionResult, Colleague } from '../../workflows/types';
 import type { AuthUser } from '../plugins/auth';
 import { plainActor } from './transfers';
 
 const MyTask = Type.Composite([TaskSchema, Type.Object({ transfer: TransferSummary })]);
-/** GET /api/tasks counts open tasks up to this many. */
-export const TOTAL_CAP = 1000;
-
-/** Open tasks the user may act on: assigned, delegated to them, or offered to one of their candidate groups. */
-export function myTasksWhere(actor: AuthUser): Prisma.TaskWhereInput {
-  const or: Prisma.TaskWhereInput[] = [{ assigneeId: actor.userId }, { delegatedToId: actor.userId }];
-  for (const m of actor.memberships) or.push({ assigneeId: null, candidateEntityId: m.entityId, candidateRole: m.role });
-  if (actor.groupRole) or.push({ assigneeId: null, candidateGroupRole: actor.groupRole, transfer: { senderEntity: { groupId: { in: actor.groupIds } } } });
-  return { status: 'OPEN', OR: or, transfer: { createdById: { not: actor.userId } } };
-}
-
-/** One page of my open tasks (soonest due first) and their count up to TOTAL_CAP: the queries of GET /api/tasks (bench/inbox.ts explains them). */
-export async function myTasksPage(prisma: PrismaClient, actor: AuthUser, page: number, pageSize: number) {
-  const where = myTasksWhere(actor);
-  const [rows, total] = await Promise.all([
-    prisma.task.findMany({ where, include: { transfer: { include: transferInclude } }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }], skip: (page - 1) * pageSize, take: pageSize }),
-    // Counting stops past the cap: an exact count of tens of thousands of candidate tasks
-    // would cost more than the page itself (bench/inbox.ts, docs/benchmarks.md).
-    prisma.task.count({ where, take: TOTAL_CAP + 1 }),
-  ]);
-  return { rows, total: Math.min(total, TOTAL_CAP), totalCapped: total > TOTAL_CAP };
-}
+/** The body of GET /api/tasks (built by PostgreSQL: api/my-tasks.ts; tests check it against this). */
+export const MyTasksResponse = Type.Object({
+  items: Type.Array(MyTask),
+  total: Type.Integer({ description: `how many open tasks you have, counted up to ${TOTAL_CAP.toLocaleString('en')}` }),
+  totalCapped: Type.Boolean({ description: `true when you have more than ${TOTAL_CAP.toLocaleString('en')} (total is then ${TOTAL_CAP.toLocaleString('en')}; page on to see them)` }),
+  page: Type.Integer(),
+  pageSize: Type.Integer(),
+});
 
 const tasks: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -48,23 +34,17 @@ const tasks: FastifyPluginAsync = async (fastify) => {
         summary: 'my open tasks (assigned, delegated to me, or offered to my entities), soonest due first',
         querystring: PageQuery,
         response: {
-          200: Type.Object({
-            items: Type.Array(MyTask),
-            total: Type.Integer({ description: `how many open tasks you have, counted up to ${TOTAL_CAP.toLocaleString('en')}` }),
-            totalCapped: Type.Boolean({ description: `true when you have more than ${TOTAL_CAP.toLocaleString('en')} (total is then ${TOTAL_CAP.toLocaleString('en')}; page on to see them)` }),
-            page: Type.Integer(),
-            pageSize: Type.Integer(),
-          }),
+          200: MyTasksResponse,
           ...errors(400, 401),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { page, pageSize } = request.query;
-      const { rows, total, totalCapped } = await myTasksPage(prisma, request.actor, page, pageSize);
-      const now = Date.now();
-      const views = await taskViews(fastify, rows, now);
-      return { items: views.map((v, i) => ({ ...v, transfer: toSummary(rows[i].transfer, now) })), total, totalCapped, page, pageSize };
+      // PostgreSQL builds the body (api/my-tasks.ts); tests check it against this schema.
+      const body = await myTasksBody(prisma, request.actor, page, pageSize);
+      // Already JSON text: Fastify sends a string as it is (no serializer runs).
+      return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
 

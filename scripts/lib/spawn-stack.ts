@@ -60,7 +60,10 @@ export async function spawnStack(opts: {
   };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'stack.ts')], {
+  // STACK_NODE_ARGS: extra node flags for the stack process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // to profile the API and the worker under a benchmark (node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (env.STACK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'scripts', 'stack.ts')], {
     cwd: ROOT,
     env,
     stdio: ['ignore', log, log],

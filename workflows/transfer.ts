@@ -49,12 +49,21 @@ const { loadPlan, persist, checkPeriodOpen } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 /**
- * The first two steps (read the plan, write the first tasks) as local activities: they run
- * inside the workflow's first task on the worker, instead of two activity tasks and two
- * more workflow tasks through the server. Under an import of 10,000 transfers that is most
- * of the Temporal server's work. Both are idempotent, like every activity here.
+ * Local activities run inside the workflow task that needs them, on the worker, instead of
+ * an activity task plus one more workflow task through the server. Only where running one
+ * again is harmless: a local activity's effect happens before the workflow task that asked
+ * for it is recorded, so if that task fails (a worker dies, it times out) the workflow may
+ * take another path on its retry (another Update first) while the effect stays.
+ * - The first two steps (read the plan, write the first tasks; patch local-first-steps):
+ *   nothing can come before them (the actions wait until the transfer is routed), and
+ *   their retry writes the same rows. Under an import of 10,000 transfers that was most of
+ *   the Temporal server's work.
+ * - The period guard (read-only; patch local-period-guard): one round trip less per action.
+ * Every later write (a decision, a deadline) stays an ordinary activity, scheduled only
+ * once the workflow task that decided it is recorded: tests/faults/concurrency.test.ts
+ * caught two decisions recorded for one task when those ran as local activities.
  */
-const firstSteps = proxyLocalActivities<Activities>({
+const localActivities = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -118,7 +127,9 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
 
   // Histories recorded before this change ran the first steps as ordinary activities.
   const localFirstSteps = patched('local-first-steps');
-  const plan: TransferPlan = await (localFirstSteps ? firstSteps.loadPlan : loadPlan)(transferId);
+  // Histories recorded before this change ran the period guard as an ordinary activity.
+  const localGuard = patched('local-period-guard');
+  const plan: TransferPlan = await (localFirstSteps ? localActivities.loadPlan : loadPlan)(transferId);
   const wf = workflowInfo().workflowId;
   let seq = 0;
   /** True while an action is being decided and persisted; concurrent actions get 409. */
@@ -153,7 +164,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
   const parties = [plan.senderEntityId, plan.receiverEntityId];
 
   function persistStep(step: Omit<PersistStep, 'transferId' | 'workflowId' | 'entityIds'>, local = false): Promise<void> {
-    return (local ? firstSteps.persist : persist)({ ...step, transferId: plan.transferId, workflowId: wf, entityIds: parties });
+    return (local ? localActivities.persist : persist)({ ...step, transferId: plan.transferId, workflowId: wf, entityIds: parties });
   }
 
   // ---- tasks ---------------------------------------------------------------------
@@ -242,7 +253,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
   /** Second guard behind the API: nothing changes in a frozen period (HQ finance excepted). */
   async function guardPeriod(actor: Actor): Promise<void> {
     if (!patched('period-guard')) return;
-    const p = await checkPeriodOpen({ transferId: plan.transferId, period: state.period ?? plan.period });
+    const p = await (localGuard ? localActivities.checkPeriodOpen : checkPeriodOpen)({ transferId: plan.transferId, period: state.period ?? plan.period });
     if (p.frozen && actor.groupRole !== 'HQ_FINANCE') {
       fail('Conflict', `period ${p.period} is frozen: no confirmation or change can be booked in it until HQ reopens it`);
     }

@@ -1,7 +1,8 @@
 // Everything in one process tree, on embedded defaults: PostgreSQL (embedded unless
 // DATABASE_URL), migrations, the demo seed, the Temporal dev server (unless
-// TEMPORAL_ADDRESS), the worker and the API. Started by `npm start` (through
-// scripts/start.js, which installs what is missing first) and by the end-to-end tests.
+// TEMPORAL_ADDRESS), the worker (in this process, or STACK_WORKER=process: a child process)
+// and the API. Started by `npm start` (through scripts/start.js, which installs what is
+// missing first), by the end-to-end tests and by the benchmarks.
 // Ctrl-C / SIGTERM stops everything it started.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { ensureAppLogin } from './lib/app-role';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { demoLogins, seedDemo, DEMO_PASSWORD } from '../prisma/seed';
 import { startWorker, type WorkerHandle } from '../activities/worker';
+import { startWorkerProcess } from './lib/worker-process';
 import { buildServer, createTemporalClient } from '../api/server';
 
 // DATABASE_URL and TEMPORAL_ADDRESS are optional here: unset means "start the embedded one".
@@ -132,13 +134,15 @@ async function main(): Promise<void> {
     }
     const config = { ...env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_UI_URL: temporalUiUrl ?? env.TEMPORAL_UI_URL };
 
-    // Worker
-    const worker: WorkerHandle = await startWorker(config, { prisma, logger: logger.child({ name: 'worker' }) });
-    stops.push(['worker', () => worker.shutdown()]);
-    worker.done.catch((err) => {
-      logger.error({ err }, 'worker failed');
-      void stopAll('worker failed', 1);
-    });
+    // Worker: here (STACK_WORKER=inline), or in a process of its own once the API listens.
+    if (env.STACK_WORKER === 'inline') {
+      const worker: WorkerHandle = await startWorker(config, { prisma, logger: logger.child({ name: 'worker' }) });
+      stops.push(['worker', () => worker.shutdown()]);
+      worker.done.catch((err) => {
+        logger.error({ err }, 'worker failed');
+        void stopAll('worker failed', 1);
+      });
+    }
 
     // API
     const temporal = createTemporalClient(config);
@@ -153,6 +157,18 @@ async function main(): Promise<void> {
     }
     const port = (server.server.address() as AddressInfo).port;
     const apiUrl = `http://localhost:${port}`;
+    if (env.STACK_WORKER === 'process') {
+      const worker = await startWorkerProcess(
+        { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, PUBLIC_URL: config.PUBLIC_URL ?? apiUrl },
+        logger,
+        (code) => {
+          logger.error({ code }, 'the worker process exited');
+          void stopAll('worker failed', 1);
+        },
+      );
+      // Stopped before the API and the rest (stops run in reverse).
+      stops.push(['worker', () => worker.stop()]);
+    }
     const info: StackInfo = {
       apiUrl,
       inboxUrl: `${apiUrl}/`,

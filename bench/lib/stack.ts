@@ -15,7 +15,7 @@ export interface BenchStack {
   ownerDatabaseUrl: string;
   temporalAddress: string;
   taskQueue: string;
-  /** pid of the stack process (API + worker in one Node process). */
+  /** pid of the stack process (the API; the worker is its child, STACK_WORKER=process). */
   pid: number;
   dir: string;
   logFile: string;
@@ -43,6 +43,9 @@ export async function startStack(name: string, extraEnv: NodeJS.ProcessEnv = {})
     logFile: path.join(ROOT, 'artifacts', `bench-${name}-stack.log`),
     env: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      // The worker in a process of its own, as in production (docker-compose): the API and
+      // the worker do not share one event loop.
+      STACK_WORKER: process.env.STACK_WORKER ?? 'process',
       // Benchmarks drive many requests per user.
       RATE_LIMIT_PER_MINUTE: '100000000',
       LOGIN_RATE_LIMIT_PER_MINUTE: '100000',

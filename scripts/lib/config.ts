@@ -44,6 +44,8 @@ export const EnvVars = {
   TEMPORAL_UI_PORT: Type.Integer({ default: 8233, minimum: 1, maximum: 65535 }),
   TEMPORAL_DB_FILE: Type.String({ default: '.data/temporal.sqlite' }),
   TEMPORAL_BIN: Type.Optional(Type.String()),
+  /** The worker in the stack's own process (inline), or in a child process as in production (process). */
+  STACK_WORKER: Type.Union([Type.Literal('inline'), Type.Literal('process')], { default: 'inline' }),
   WORKFLOW_BUNDLE: Type.Optional(Type.String()),
 } satisfies Record<string, TSchema>;
 

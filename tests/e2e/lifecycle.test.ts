@@ -81,7 +81,7 @@ describe('the stack process (npm start)', () => {
     expect(run.output()).toContain('PG_PORT: must be integer (got "not-a-port")');
   });
 
-  it('stops everything on SIGINT and reuses the data on the next start', async () => {
+  it('stops everything on SIGINT (the worker in its own process too) and reuses the data on the next start', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ic-life-'));
     fs.chmodSync(dir, 0o755);
     const env = {
@@ -93,8 +93,12 @@ describe('the stack process (npm start)', () => {
       STACK_READY_FILE: path.join(dir, 'ready.json'),
       WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE!,
     };
-    const first = runStack(env);
+    // The first run with the worker in a process of its own (STACK_WORKER=process, as the benchmarks run it).
+    const first = runStack({ ...env, STACK_WORKER: 'process' });
     const info = await waitForFile(env.STACK_READY_FILE, first);
+    const workerPid = Number(/"workerPid":(\d+),"msg":"worker process started"/.exec(first.output())?.[1]);
+    expect(workerPid).toBeGreaterThan(0);
+    expect(workerPid).not.toBe(first.pid);
     expect(first.output()).toContain('Demo logins (password "demo")');
     expect(first.output()).toContain('sh01.accountant');
     const login = await fetch(`${info.apiUrl}/api/auth/login`, {
@@ -106,13 +110,35 @@ describe('the stack process (npm start)', () => {
     const pg = new PgClient({ connectionString: info.databaseUrl });
     await pg.connect();
     await pg.query(`UPDATE "Group" SET name = 'kept between runs' WHERE code = 'DEMO'`);
+    // The worker process runs the transfer's workflow: its first task appears.
+    const acc = await fetch(`${info.apiUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'sh01.accountant', password: 'demo' }),
+    }).then((r) => r.json() as Promise<{ token: string }>);
+    const created = await fetch(`${info.apiUrl}/api/transfers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${acc.token}` },
+      body: JSON.stringify({ senderEntity: 'SH01', receiverEntity: 'SZ02', type: 'GOODS', externalRef: `LIFE-${Date.now()}`, quantity: '2', unit: 'PCS', unitPrice: '5', amount: '10.00', currency: 'CNY', documentDate: '2026-11-20', period: '2026-11' }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const end = Date.now() + 30_000;
+    let tasks = 0;
+    while (tasks === 0 && Date.now() < end) {
+      tasks = Number((await pg.query(`SELECT count(*) AS n FROM "Task" WHERE "transferId" = $1`, [id])).rows[0].n);
+      if (tasks === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(tasks).toBe(1);
     await pg.end();
     expect(processesUsing(dir).length).toBeGreaterThanOrEqual(2); // postgres + temporal
 
     process.kill(-first.pid, 'SIGINT'); // what Ctrl-C does: the whole process group
     expect(await first.code).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
+    expect(first.output()).not.toContain('the worker process exited');
     expect(processesUsing(dir)).toEqual([]);
+    expect(() => process.kill(workerPid, 0)).toThrow(); // gone
 
     fs.rmSync(env.STACK_READY_FILE);
     const second = runStack(env);

@@ -4,6 +4,7 @@
 // and updated by the same number of clients against the same dev server.
 import crypto from 'node:crypto';
 import { withStack } from './lib/stack';
+import { cpuByKind, cpuDelta } from './lib/cpu';
 import { startBareWorker, temporalClient } from './lib/temporal';
 import { bareUpdate, bareUpdateWorkflow } from './baseline-workflows';
 import { call, http, intEnv, login, pgPool, pool, round, sleep, sql, summary, until, type BenchResult } from './lib/util';
@@ -14,6 +15,12 @@ const PAIRS = [
   { sender: 'SZ02', receiver: 'HK03' },
   { sender: 'HK03', receiver: 'SH01' },
 ] as const;
+
+/** "kind 12.3, kind 4.5 (total 16.8)": CPU milliseconds per item. */
+function perTransfer(cpu: Array<[string, number]>, n: number): string {
+  const total = cpu.reduce((a, [, s]) => a + s, 0);
+  return `${cpu.map(([k, s]) => `${k} ${round((s * 1000) / n, 1)}`).join(', ')} (total ${round((total * 1000) / n, 1)})`;
+}
 
 export async function run(): Promise<BenchResult> {
   const N = intEnv('E2E_TRANSFERS', 2000);
@@ -28,6 +35,7 @@ export async function run(): Promise<BenchResult> {
     const bare = await startBareWorker(stack.temporalAddress);
     const tag = crypto.randomBytes(3).toString('hex');
     const bareLatency: number[] = [];
+    const bareCpu0 = cpuByKind(stack.pid);
     const b0 = Date.now();
     await pool(N, C, async (i) => {
       const h = await temporal.workflow.start(bareUpdateWorkflow, { taskQueue: bare.taskQueue, workflowId: `bench-bare-${tag}-${i}` });
@@ -37,6 +45,7 @@ export async function run(): Promise<BenchResult> {
       await h.result();
     });
     const bareS = (Date.now() - b0) / 1000;
+    const bareCpu = cpuDelta(bareCpu0, cpuByKind(stack.pid));
     await bare.stop();
     const bareRate = N / bareS;
 
@@ -48,6 +57,7 @@ export async function run(): Promise<BenchResult> {
     const confirmLatency: number[] = [];
     const taskLatency: number[] = [];
     let retries = 0;
+    const cpu0 = cpuByKind(stack.pid);
     const t0 = Date.now();
     await pool(N, C, async (i) => {
       const pair = PAIRS[i % PAIRS.length];
@@ -99,6 +109,7 @@ export async function run(): Promise<BenchResult> {
       return n === N;
     }, 300_000, 100);
     const realS = (Date.now() - t0) / 1000;
+    const cpu = cpuDelta(cpu0, cpuByKind(stack.pid));
     await db.end();
     const rate = N / realS;
     await temporal.connection.close();
@@ -119,11 +130,13 @@ export async function run(): Promise<BenchResult> {
         'confirm → visible max (ms)': round(lat.max),
         'create answered → first task in the DB p50/p95 (ms)': `${round(task.p50)} / ${round(task.p95)}`,
         'confirm retries (409/503)': retries,
+        'CPU ms per transfer, by process': perTransfer(cpu, N),
       },
       baseline: {
         'bare workflows/s (start + Update + complete)': round(bareRate, 2),
         'bare total time (s)': round(bareS, 2),
         'bare Update p50/p95/p99 (ms)': `${round(bl.p50)} / ${round(bl.p95)} / ${round(bl.p99)}`,
+        'CPU ms per bare workflow, by process': perTransfer(bareCpu, N),
       },
       ratio: { name: 'transfers/s ÷ bare workflows/s', value: ratio },
       targets: [

@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import { myTasksSql } from '../api/my-tasks';
 import { createPrisma } from '../prisma/client';
 import { withStack, ROOT } from './lib/stack';
+import { cpuByKind, cpuDelta } from './lib/cpu';
 import { call, intEnv, login, round, sql, type BenchResult } from './lib/util';
 
 const USERS = ['hq.finance', 'sh01.accountant', 'sh01.supervisor', 'sz02.accountant', 'sz02.supervisor', 'hk03.accountant', 'hk03.supervisor'];
@@ -165,14 +166,14 @@ export async function run(): Promise<BenchResult> {
     const i0 = Date.now();
     await insertTasks(stack.ownerDatabaseUrl, N);
     const insertS = (Date.now() - i0) / 1000;
-    const perUser: Record<string, number> = {};
+    const perUser: Record<string, string> = {};
     const tokens: string[] = [];
     let sampleBody = '';
     for (const u of USERS) {
       const token = await login(base, u);
       tokens.push(token);
       const page = await call(base, 'GET', '/api/tasks', { token }, [200]);
-      perUser[u] = page.total;
+      perUser[u] = `${page.total}${page.totalCapped ? "+" : ""}`;
       if (!sampleBody || u === 'sz02.accountant') sampleBody = JSON.stringify(page);
     }
 
@@ -190,7 +191,10 @@ export async function run(): Promise<BenchResult> {
 
     // Warm up, then measure: the API, then the bare route with the same settings.
     await cannon(base, tokens, CONN, 3);
+    const cpu0 = cpuByKind(stack.pid);
     const api = await cannon(base, tokens, CONN, DURATION);
+    const cpu = cpuDelta(cpu0, cpuByKind(stack.pid));
+    const perRequest = cpu.map(([k, sec]) => `${k} ${round((sec * 1000) / api.requests.total, 2)}`).join(', ');
     const bodyFile = path.join(stack.dir, 'bare-body.json');
     fs.writeFileSync(bodyFile, sampleBody);
     const bare = await startBareServer(bodyFile);
@@ -214,6 +218,7 @@ export async function run(): Promise<BenchResult> {
         'latency p99 (ms)': api.latency.p99,
         'latency max (ms)': api.latency.max,
         'requests / errors (non-2xx, timeouts)': `${api.requests.total} / ${errors}`,
+        'CPU ms per request, by process (autocannon runs in the bench process)': perRequest,
         'EXPLAIN ANALYZE execution (ms)': Object.entries(queryMs).map(([k, v]) => `${k} ${v}`).join(', '),
       },
       baseline: {

@@ -46,8 +46,10 @@ function ways(actor: Actor): Prisma.Sql[] {
 const openOf = (actor: Actor, way: Prisma.Sql) =>
   Prisma.sql`t.status = 'OPEN'::"TaskStatus" AND ${way} AND t."transferCreatedById" IS DISTINCT FROM ${actor.userId}::uuid`;
 
-// The same text as taskViews() / toSummary() make of a Prisma row (tests/e2e/tasks-total.test.ts
-// compares them): ISO-8601 UTC instants, dates as YYYY-MM-DD, decimals as decimal.js prints them.
+// The same text as taskViews() / toSummary() make of a Prisma row (tests/e2e/my-tasks.test.ts
+// compares them): ISO-8601 UTC instants, dates as YYYY-MM-DD, decimals as decimal.js prints
+// them (no trailing zeros; the columns' ranges, numeric(20,2) and (20,6), never reach its
+// exponent notation).
 const iso = (col: string) => Prisma.raw(`to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 const dec = (col: string) => Prisma.raw(`trim_scale(${col})::text`);
 const userRef = (col: string) =>

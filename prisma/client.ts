@@ -11,14 +11,17 @@ export * as db from '../generated/prisma/enums';
 const pools = new WeakMap<PrismaClient, pg.Pool>();
 
 export function createPrisma(connectionString: string, opts: { max?: number } = {}): PrismaClient {
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10 });
   // The named statements of pgPool() below are planned once per connection (PostgreSQL would
   // otherwise re-plan them for their first five runs and whenever a custom plan looks
   // cheaper); Prisma's own statements are unnamed and planned per run whatever this says.
-  // A SET rather than a startup option, which poolers such as PgBouncer refuse; queued
-  // before anything else on the connection.
-  pool.on('connect', (client) => {
-    client.query('SET plan_cache_mode = force_generic_plan').catch(() => undefined);
+  // A SET (awaited before the connection is handed out) rather than a startup option, which
+  // poolers such as PgBouncer refuse.
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    onConnect: async (client) => {
+      await client.query('SET plan_cache_mode = force_generic_plan');
+    },
   });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   pools.set(prisma, pool);

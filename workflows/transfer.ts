@@ -50,18 +50,18 @@ const { loadPlan, persist, checkPeriodOpen } = proxyActivities<Activities>({
 });
 /**
  * Local activities run inside the workflow task that needs them, on the worker, instead of
- * an activity task plus one more workflow task through the server. Only where running one
- * again is harmless: a local activity's effect happens before the workflow task that asked
- * for it is recorded, so if that task fails (a worker dies, it times out) the workflow may
- * take another path on its retry (another Update first) while the effect stays.
- * - The first two steps (read the plan, write the first tasks; patch local-first-steps):
- *   nothing can come before them (the actions wait until the transfer is routed), and
- *   their retry writes the same rows. Under an import of 10,000 transfers that was most of
- *   the Temporal server's work.
- * - The period guard (read-only; patch local-period-guard): one round trip less per action.
- * Every later write (a decision, a deadline) stays an ordinary activity, scheduled only
- * once the workflow task that decided it is recorded: tests/faults/concurrency.test.ts
- * caught two decisions recorded for one task when those ran as local activities.
+ * an activity task plus one more workflow task through the server. Used only for the first
+ * two steps (read the plan, write the first tasks; patch local-first-steps): nothing can
+ * come before them (the actions wait until the transfer is routed) and a retry writes the
+ * same rows. Under an import of 10,000 transfers they were most of the server's work.
+ * Everything an action or a deadline does stays an ordinary activity; two attempts to run
+ * those locally failed the tests (docs/benchmarks.md, session 3):
+ * - each decision's persist: a local activity's write commits before the workflow task
+ *   that decided it is recorded, so a lost task's retry may take another Update first
+ *   while the first decision's rows stay (tests/faults/concurrency.test.ts: three
+ *   decisions for one task);
+ * - the period guard, read-only: under 20 concurrent actions the server rejected some
+ *   Updates as "not processed by worker" (tests/e2e/transfers.test.ts, one run in three).
  */
 const localActivities = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -127,8 +127,6 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
 
   // Histories recorded before this change ran the first steps as ordinary activities.
   const localFirstSteps = patched('local-first-steps');
-  // Histories recorded before this change ran the period guard as an ordinary activity.
-  const localGuard = patched('local-period-guard');
   const plan: TransferPlan = await (localFirstSteps ? localActivities.loadPlan : loadPlan)(transferId);
   const wf = workflowInfo().workflowId;
   let seq = 0;
@@ -253,7 +251,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
   /** Second guard behind the API: nothing changes in a frozen period (HQ finance excepted). */
   async function guardPeriod(actor: Actor): Promise<void> {
     if (!patched('period-guard')) return;
-    const p = await (localGuard ? localActivities.checkPeriodOpen : checkPeriodOpen)({ transferId: plan.transferId, period: state.period ?? plan.period });
+    const p = await checkPeriodOpen({ transferId: plan.transferId, period: state.period ?? plan.period });
     if (p.frozen && actor.groupRole !== 'HQ_FINANCE') {
       fail('Conflict', `period ${p.period} is frozen: no confirmation or change can be booked in it until HQ reopens it`);
     }

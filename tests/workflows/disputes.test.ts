@@ -85,8 +85,6 @@ describe('HQ arbitration', () => {
       expect(told.map((n) => n.entityId).sort()).toEqual([fx.sender.id, fx.receiver.id].sort());
       expect((await prisma().task.findUniqueOrThrow({ where: { id: task.id } })).outcome).toBe('ADJUST');
       await recordHistory(h, 'arbitration-adjust');
-      // The same scenario with the period guard as a local activity (patch local-period-guard).
-      await recordHistory(h, 'arbitration-adjust-local-guard');
     });
   });
 

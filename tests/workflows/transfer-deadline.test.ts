@@ -93,8 +93,6 @@ describe('transfer workflow deadline', () => {
         [2, 'WITHDRAWN'],
       ]);
       await recordHistory(handle, 'escalation-hq');
-      // The same scenario with the period guard as a local activity (patch local-period-guard).
-      await recordHistory(handle, 'escalation-hq-local-guard');
     });
   });
 });

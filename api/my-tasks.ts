@@ -10,7 +10,7 @@
 // task. The page's rows are then joined to their transfer and to the names they show.
 // bench/inbox.ts measures it and prints the plan; docs/benchmarks.md has the figures.
 import { createHash } from 'node:crypto';
-import { Prisma, pgPool, type PrismaClient } from '../prisma/client';
+import { Prisma, pgPoolOf, type PrismaClient } from '../prisma/client';
 import type { AuthUser } from './plugins/auth';
 
 /** GET /api/tasks counts open tasks up to this many. */
@@ -110,6 +110,6 @@ export function myTasksSql(actor: Actor, page: number, pageSize: number, now: nu
 export async function myTasksBody(prisma: PrismaClient, actor: Actor, page: number, pageSize: number, now = Date.now()): Promise<string> {
   const q = myTasksSql(actor, page, pageSize, now);
   const name = `my_tasks_${createHash('sha1').update(q.text).digest('hex').slice(0, 16)}`;
-  const { rows } = await pgPool(prisma).query<{ body: string }>({ name, text: q.text, values: q.values as unknown[] });
+  const { rows } = await pgPoolOf(prisma).query<{ body: string }>({ name, text: q.text, values: q.values as unknown[] });
   return rows[0].body;
 }

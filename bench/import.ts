@@ -7,25 +7,17 @@ import crypto from 'node:crypto';
 import { withStack } from './lib/stack';
 import { startBareWorker, temporalClient } from './lib/temporal';
 import { bareStartWorkflow } from './baseline-workflows';
+import { goodsLine } from '../tests/helpers/imports';
 import { call, intEnv, login, pool, round, sleep, sql, type BenchResult } from './lib/util';
 
 function line(tag: string, i: number) {
-  const q = (i % 97) + 1;
-  const cents = q * 1234;
-  return {
+  return goodsLine({
     senderEntity: 'SH01',
     receiverEntity: i % 2 === 0 ? 'SZ02' : 'HK03',
-    type: 'GOODS',
     externalRef: `IMP-${tag}-${String(i + 1).padStart(6, '0')}`,
-    quantity: String(q),
-    unit: 'PCS',
-    unitPrice: '12.34',
-    amount: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
-    currency: 'CNY',
-    documentDate: '2026-11-20',
-    period: '2026-11',
+    i,
     memo: `批量导入 bench line ${i + 1}`,
-  };
+  });
 }
 
 export async function run(): Promise<BenchResult> {

@@ -11,7 +11,7 @@ export * as db from '../generated/prisma/enums';
 const pools = new WeakMap<PrismaClient, pg.Pool>();
 
 export function createPrisma(connectionString: string, opts: { max?: number } = {}): PrismaClient {
-  // The named statements of pgPool() below are planned once per connection (PostgreSQL would
+  // The named statements of pgPoolOf() below are planned once per connection (PostgreSQL would
   // otherwise re-plan them for their first five runs and whenever a custom plan looks
   // cheaper); Prisma's own statements are unnamed and planned per run whatever this says.
   // A SET (awaited before the connection is handed out) rather than a startup option, which
@@ -33,7 +33,7 @@ export function createPrisma(connectionString: string, opts: { max?: number } = 
  * worth a named prepared statement (planned once per connection; Prisma plans every time):
  * GET /api/tasks (api/my-tasks.ts).
  */
-export function pgPool(prisma: PrismaClient): pg.Pool {
+export function pgPoolOf(prisma: PrismaClient): pg.Pool {
   const pool = pools.get(prisma);
   if (!pool) throw new Error('this PrismaClient was not made by createPrisma()');
   return pool;

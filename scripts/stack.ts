@@ -17,6 +17,7 @@ import { createPrisma, type PrismaClient } from '../prisma/client';
 import { demoLogins, seedDemo, DEMO_PASSWORD } from '../prisma/seed';
 import { startWorker, type WorkerHandle } from '../activities/worker';
 import { startWorkerProcess } from './lib/worker-process';
+import { whenProcessGone } from './lib/node-process';
 import { buildServer, createTemporalClient } from '../api/server';
 
 // DATABASE_URL and TEMPORAL_ADDRESS are optional here: unset means "start the embedded one".
@@ -72,15 +73,7 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void stopAll('SIGHUP', 0));
   // Started by a test run: stop when that process is gone (killed runs leave nothing behind).
   const parent = Number(process.env.STACK_PARENT_PID);
-  if (parent > 0) {
-    setInterval(() => {
-      try {
-        process.kill(parent, 0);
-      } catch {
-        void stopAll('parent process gone', 0);
-      }
-    }, 2000).unref();
-  }
+  if (parent > 0) whenProcessGone(parent, () => void stopAll('parent process gone', 0));
 
   try {
     // PostgreSQL

@@ -3,6 +3,7 @@
 // (BARE_BODY_FILE) and doing nothing else. Prints its port on stdout.
 import fs from 'node:fs';
 import Fastify from 'fastify';
+import { whenProcessGone } from '../../scripts/lib/node-process';
 
 async function main(): Promise<void> {
   const body = fs.readFileSync(process.env.BARE_BODY_FILE!, 'utf8');
@@ -12,14 +13,7 @@ async function main(): Promise<void> {
   const address = app.server.address();
   process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);
   // Gone with the bench process, however it ended.
-  const parent = process.ppid;
-  setInterval(() => {
-    try {
-      process.kill(parent, 0);
-    } catch {
-      process.exit(0);
-    }
-  }, 2000).unref();
+  whenProcessGone(process.ppid, () => process.exit(0));
   const stop = () => void app.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -6,6 +6,7 @@ import { startWorker } from '../../activities/worker';
 import { createPrisma } from '../../prisma/client';
 import { loadEnv, WORKER_ENV } from '../../scripts/lib/config';
 import { createLogger } from '../../scripts/lib/logger';
+import { whenProcessGone } from '../../scripts/lib/node-process';
 
 async function main(): Promise<void> {
   const config = loadEnv(WORKER_ENV);
@@ -13,14 +14,7 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.DATABASE_URL);
   const handle = await startWorker(config, { prisma, logger }, { schedules: false, robots: false });
   // Gone with the bench process, however it ended.
-  const parent = process.ppid;
-  setInterval(() => {
-    try {
-      process.kill(parent, 0);
-    } catch {
-      process.exit(0);
-    }
-  }, 2000).unref();
+  whenProcessGone(process.ppid, () => process.exit(0));
   const every = Number(process.env.MEMORY_SAMPLE_MS ?? 1000);
   const sample = () => {
     const m = process.memoryUsage();

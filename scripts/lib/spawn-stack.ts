@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './embedded-postgres';
 import type { StackInfo } from '../stack';
+import { tsxArgs } from './node-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -60,10 +61,7 @@ export async function spawnStack(opts: {
   };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
-  // STACK_NODE_ARGS: extra node flags for the stack process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
-  // to profile the API and the worker under a benchmark (node refuses --cpu-prof in NODE_OPTIONS).
-  const nodeArgs = (env.STACK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'scripts', 'stack.ts')], {
+  const child = spawn(process.execPath, tsxArgs('scripts/stack.ts', env), {
     cwd: ROOT,
     env,
     stdio: ['ignore', log, log],

@@ -6,6 +6,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
+import { tsxArgs } from './node-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -16,8 +17,7 @@ export interface WorkerProcess {
 
 /** Starts the worker with `env` and resolves once it polls; `onExit` hears of an exit nobody asked for. */
 export function startWorkerProcess(env: NodeJS.ProcessEnv, logger: Logger, onExit: (code: number | null) => void): Promise<WorkerProcess> {
-  const nodeArgs = (env.STACK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'activities', 'worker.ts')], {
+  const child = spawn(process.execPath, tsxArgs('activities/worker.ts', env), {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],

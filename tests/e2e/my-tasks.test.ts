@@ -10,7 +10,7 @@ import { http, login } from '../helpers/http';
 import { createFixture, insertTransfer, PASSWORD, testPrisma, type Fixture } from '../helpers/fixtures';
 import { canAct } from '../../workflows/rules';
 import { MyTasksResponse } from '../../api/routes/tasks';
-import { pgPool } from '../../prisma/client';
+import { pgPoolOf } from '../../prisma/client';
 
 type TaskSetup = {
   assigneeId?: string | null;
@@ -152,10 +152,10 @@ describe('GET /api/tasks', () => {
     expect(r.body.items[1]).toMatchObject({ overdue: false, delegatedTo: { id: fx.users.receiverSup.id }, transfer: { overdue: false, amount: '7', quantity: '10' } });
   });
 
-  it('runs on connections that plan its named statement once (plan_cache_mode), and pgPool() refuses a client it did not make', async () => {
-    const { rows } = await pgPool(testPrisma()).query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
+  it('runs on connections that plan its named statement once (plan_cache_mode), and pgPoolOf() refuses a client it did not make', async () => {
+    const { rows } = await pgPoolOf(testPrisma()).query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
     expect(rows).toEqual([{ plan_cache_mode: 'force_generic_plan' }]);
-    expect(() => pgPool({} as never)).toThrow('this PrismaClient was not made by createPrisma()');
+    expect(() => pgPoolOf({} as never)).toThrow('this PrismaClient was not made by createPrisma()');
   });
 
   it('answers 401 for a disabled user at once', async () => {

@@ -26,13 +26,18 @@ export function line(fx: Fixture, i: number) {
   if (i % 5 === 4) {
     return { senderEntity: fx.sender.code, receiverEntity, type: 'SERVICE', externalRef, amount: `${1000 + i}.00`, currency: 'CNY', documentDate: '2026-11-20', period: '2026-11' };
   }
-  const q = (i % 97) + 1;
+  return goodsLine({ senderEntity: fx.sender.code, receiverEntity, externalRef, i, memo: `批量导入 line ${i + 1}` });
+}
+
+/** Goods line i: (i % 97) + 1 pieces at 12.34 CNY, the amount exact to the cent (also bench/import.ts). */
+export function goodsLine(l: { senderEntity: string; receiverEntity: string; externalRef: string; i: number; memo: string }) {
+  const q = (l.i % 97) + 1;
   const cents = q * 1234;
   return {
-    senderEntity: fx.sender.code,
-    receiverEntity,
+    senderEntity: l.senderEntity,
+    receiverEntity: l.receiverEntity,
     type: 'GOODS',
-    externalRef,
+    externalRef: l.externalRef,
     quantity: String(q),
     unit: 'PCS',
     unitPrice: '12.34',
@@ -40,7 +45,7 @@ export function line(fx: Fixture, i: number) {
     currency: 'CNY',
     documentDate: '2026-11-20',
     period: '2026-11',
-    memo: `批量导入 line ${i + 1}`,
+    memo: l.memo,
   };
 }
 

@@ -22,7 +22,8 @@ interface Run {
 function runStack(env: Record<string, string>): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'stack.ts')], {
     cwd: ROOT,
-    env: { ...process.env, DEMO_MODE: 'true', LOG_FORMAT: 'json', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: '', TEMPORAL_ADDRESS: '', ...env },
+    // STACK_PARENT_PID: a failed assertion before the test stops it leaves no stack behind.
+    env: { ...process.env, DEMO_MODE: 'true', LOG_FORMAT: 'json', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: '', TEMPORAL_ADDRESS: '', STACK_PARENT_PID: String(process.pid), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -88,6 +88,21 @@ export interface PersistStep {
     reason?: string | null;
   };
   notifications?: Array<{ kind: string; entityId: string | null; recipients: string[]; payload: Record<string, unknown> }>;
+  /**
+   * The step applies only while this accounting period of the sender's group is open: checked
+   * in the step's own transaction, so a freeze committed before it is always seen (the
+   * workflow's second guard, behind the API's; HQ finance's steps carry none).
+   */
+  openPeriod?: string;
+}
+
+/** What `persist` did: written (now or by an earlier attempt), or refused because the period is frozen. */
+export type PersistResult = { applied: true } | { applied: false; frozenPeriod: string };
+
+class PeriodFrozen extends Error {
+  constructor(readonly period: string) {
+    super(`period ${period} is frozen`);
+  }
 }
 
 export interface ActivityDeps {
@@ -230,7 +245,17 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
     return { frozen: p?.status === 'FROZEN', period: input.period };
   }
 
-  async function persist(step: PersistStep): Promise<void> {
+  async function persist(step: PersistStep): Promise<PersistResult> {
+    try {
+      await persistInTransaction(step);
+    } catch (err) {
+      if (err instanceof PeriodFrozen) return { applied: false, frozenPeriod: err.period };
+      throw err;
+    }
+    return { applied: true };
+  }
+
+  async function persistInTransaction(step: PersistStep): Promise<void> {
     await prisma.$transaction(async (tx) => {
       const audit = await tx.auditEvent.createMany({
         data: [
@@ -256,6 +281,17 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
       if (audit.count === 0) {
         logger?.debug({ key: step.key }, 'step already persisted (activity retry)');
         return;
+      }
+      if (step.openPeriod !== undefined) {
+        // After the idempotency check: a retry of a step that did commit is not refused by a
+        // freeze that came later. FOR SHARE waits for a freeze in progress on the same row.
+        const [p] = await tx.$queryRaw<Array<{ status: string }>>`
+          SELECT p.status::text AS status FROM "Transfer" t
+          JOIN "Entity" e ON e.id = t."senderEntityId"
+          JOIN "Period" p ON p."groupId" = e."groupId" AND p.period = ${step.openPeriod}
+          WHERE t.id = ${step.transferId}::uuid
+          FOR SHARE OF p`;
+        if (p?.status === 'FROZEN') throw new PeriodFrozen(step.openPeriod); // rolls the audit row back too
       }
       const t = step.transfer;
       if (t && Object.keys(t).length > 0) {

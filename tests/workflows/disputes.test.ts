@@ -5,7 +5,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { transferWorkflow } from '../../workflows/transfer';
 import { periodFreezeWorkflow } from '../../workflows/period';
-import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, stateQuery } from '../../workflows/messages';
+import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, stateQuery, withdrawUpdate } from '../../workflows/messages';
 import type { Actor } from '../../workflows/types';
 import { createFixture, insertTransfer, testPrisma, uid, type Fixture, type TransferFields } from '../helpers/fixtures';
 import { recordHistory, testWorker, timeSkipping, until } from '../helpers/temporal';
@@ -144,6 +144,47 @@ describe('HQ arbitration', () => {
 });
 
 describe('period freeze', () => {
+  it('a correction or a withdrawal in a period frozen meanwhile is refused and changes nothing; after reopening it goes through', async () => {
+    const fx = await createFixture();
+    const { worker, taskQueue } = await testWorker(env);
+    const freeze = (status: 'FROZEN' | 'OPEN') =>
+      prisma().period.upsert({ where: { groupId_period: { groupId: fx.groupId, period: '2026-11' } }, create: { groupId: fx.groupId, period: '2026-11', status }, update: { status } });
+    await worker.runUntil(async () => {
+      const a = await startTransfer(fx, taskQueue);
+      await disputed(a.h, fx);
+      const b = await startTransfer(fx, taskQueue);
+      const stateA = await a.h.query(stateQuery);
+      const stateB = await b.h.query(stateQuery);
+      const rows = async (id: string) => ({
+        transfer: await prisma().transfer.findUniqueOrThrow({ where: { id } }),
+        tasks: await prisma().task.findMany({ where: { transferId: id }, orderBy: { id: 'asc' } }),
+        audit: await prisma().auditEvent.count({ where: { transferId: id } }),
+        notices: await prisma().notificationEvent.count({ where: { transferId: id } }),
+      });
+      const rowsA = await rows(a.t.id);
+      const rowsB = await rows(b.t.id);
+      await freeze('FROZEN');
+      const frozen = { type: 'Conflict', message: 'period 2026-11 is frozen: no confirmation or change can be booked in it until HQ reopens it' };
+      const matching = { quantity: '9', unitPrice: '12.5', amount: '112.50', date: '2026-11-20' };
+      expect(await failureOf(a.h.executeUpdate(correctUpdate, { args: [{ actor: senderAcc(fx), figures: matching, reason: 'one unit was never shipped' }] }))).toEqual(frozen);
+      expect(await failureOf(b.h.executeUpdate(withdrawUpdate, { args: [{ actor: senderAcc(fx), reason: 'booked twice' }] }))).toEqual(frozen);
+      expect(await a.h.query(stateQuery)).toEqual(stateA);
+      expect(await b.h.query(stateQuery)).toEqual(stateB);
+      expect(await rows(a.t.id)).toEqual(rowsA);
+      expect(await rows(b.t.id)).toEqual(rowsB);
+
+      await freeze('OPEN');
+      expect((await a.h.executeUpdate(correctUpdate, { args: [{ actor: senderAcc(fx), figures: matching, reason: 'one unit was never shipped' }] })).status).toBe('CONFIRMED');
+      expect(await a.h.result()).toBe('CONFIRMED');
+      expect((await b.h.executeUpdate(withdrawUpdate, { args: [{ actor: senderAcc(fx), reason: 'booked twice' }] })).status).toBe('WITHDRAWN');
+      expect(await b.h.result()).toBe('WITHDRAWN');
+      expect((await prisma().transfer.findUniqueOrThrow({ where: { id: a.t.id } })).status).toBe('CONFIRMED');
+      expect(await prisma().task.count({ where: { transferId: b.t.id, status: 'OPEN' } })).toBe(0);
+      await recordHistory(a.h, 'correct-refused-frozen');
+      await recordHistory(b.h, 'withdraw-refused-frozen');
+    });
+  });
+
   it('ESCALATE: open transfers become HQ tasks now; confirms in the frozen period are refused (HQ excepted)', async () => {
     const fx = await createFixture();
     const { worker, taskQueue } = await testWorker(env);
@@ -163,14 +204,19 @@ describe('period freeze', () => {
         expect(task.candidateGroupRole).toBe('HQ_FINANCE');
       }
       expect(await prisma().task.count({ where: { transferId: other.t.id, escalationLevel: 2 } })).toBe(0);
+      const before = await a.h.query(stateQuery);
       const refused = await failureOf(a.h.executeUpdate(confirmUpdate, { args: [{ actor: receiver(fx), receipt: { ...shortReceipt, quantity: '10', amount: '125.00' } }] }));
       expect(refused).toEqual({ type: 'Conflict', message: 'period 2026-11 is frozen: no confirmation or change can be booked in it until HQ reopens it' });
-      expect((await a.h.query(stateQuery)).status).toBe('PENDING');
+      // Refused inside the decision's own transaction: nothing written, the workflow's state as before.
+      expect(await a.h.query(stateQuery)).toEqual(before);
+      expect(await prisma().auditEvent.count({ where: { transferId: a.t.id, action: 'TRANSFER_CONFIRM' } })).toBe(0);
+      expect(await prisma().task.count({ where: { transferId: a.t.id, status: 'OPEN' } })).toBe(2);
       // HQ finance decides the escalated item even in the frozen period.
       expect((await a.h.executeUpdate(confirmUpdate, { args: [{ actor: hq(fx), receipt: { ...shortReceipt, quantity: '10', amount: '125.00' } }] })).status).toBe('CONFIRMED');
       // The other period is untouched.
       expect((await other.h.executeUpdate(confirmUpdate, { args: [{ actor: receiver(fx), receipt: { ...shortReceipt, quantity: '10', amount: '125.00', date: '2026-12-02' } }] })).status).toBe('CONFIRMED');
       await recordHistory(a.h, 'freeze-escalate');
+      await recordHistory(a.h, 'freeze-escalate-guard-in-persist');
     });
   });
 

@@ -238,7 +238,7 @@ export function createActivities({ prisma, logger }: ActivityDeps) {
     return (await tx.entity.findFirst({ where: { groupId: e.groupId, kind: 'HQ' }, select: { id: true } }))?.id ?? null;
   }
 
-  /** Is the transfer's period frozen? (The workflow's second guard, behind the API's.) */
+  /** Is the transfer's period frozen? Only workflows started before patch period-guard-in-persist still ask (their guard ran apart from the write). */
   async function checkPeriodOpen(input: { transferId: string; period: string }): Promise<{ frozen: boolean; period: string }> {
     const t = await prisma.transfer.findUniqueOrThrow({ where: { id: input.transferId }, select: { senderEntity: { select: { groupId: true } } } });
     const p = await prisma.period.findUnique({ where: { groupId_period: { groupId: t.senderEntity.groupId, period: input.period } } });

@@ -22,11 +22,19 @@ const day = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null);
 const str = (d: Prisma.Decimal | null) => (d === null ? null : d.toString());
 
 export const transferInclude = {
-  senderEntity: { select: { id: true, code: true, name: true } },
+  senderEntity: { select: { id: true, code: true, name: true, groupId: true } },
   receiverEntity: { select: { id: true, code: true, name: true } },
   createdBy: { select: { id: true, displayName: true } },
 } satisfies Prisma.TransferInclude;
 type TransferRow = Prisma.TransferGetPayload<{ include: typeof transferInclude }>;
+
+/** A transfer with what its detail view shows beside the row, read in the same statement (relationJoins). */
+export const detailInclude = {
+  ...transferInclude,
+  tasks: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+  comments: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+} satisfies Prisma.TransferInclude;
+type DetailRow = Prisma.TransferGetPayload<{ include: typeof detailInclude }>;
 
 export function workflowIdFor(senderCode: string, externalRef: string): string {
   return `transfer:${senderCode}:${externalRef}`;
@@ -55,7 +63,7 @@ export function toSummary(t: TransferRow, now = Date.now()) {
   return {
     id: t.id,
     workflowId: t.workflowId,
-    senderEntity: t.senderEntity,
+    senderEntity: { id: t.senderEntity.id, code: t.senderEntity.code, name: t.senderEntity.name },
     receiverEntity: t.receiverEntity,
     type: t.type,
     externalRef: t.externalRef,
@@ -121,12 +129,19 @@ export async function loadTransfer(fastify: FastifyInstance, actor: AuthUser, id
   return t;
 }
 
-export async function transferDetail(fastify: FastifyInstance, t: TransferRow) {
+/** The detail view of a transfer the user may see (404 otherwise). */
+export async function loadTransferDetail(fastify: FastifyInstance, actor: AuthUser, id: string) {
+  const t = await fastify.deps.prisma.transfer.findFirst({ where: { id, ...transferScope(actor) }, include: detailInclude });
+  if (!t) throw fastify.httpErrors.notFound('transfer not found');
+  return transferDetail(fastify, t);
+}
+
+export async function transferDetail(fastify: FastifyInstance, t: DetailRow) {
   const { prisma, config } = fastify.deps;
-  const [tasks, audit, comments] = await Promise.all([
-    prisma.task.findMany({ where: { transferId: t.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+  const { comments } = t;
+  const [audit, tasks] = await Promise.all([
     prisma.auditEvent.findMany({ where: { transferId: t.id }, orderBy: { id: 'asc' }, take: 500 }),
-    prisma.comment.findMany({ where: { transferId: t.id }, orderBy: { createdAt: 'asc' } }),
+    taskViews(fastify, t.tasks),
   ]);
   const hasReceipt = t.receiptAmount !== null;
   return {
@@ -151,7 +166,7 @@ export async function transferDetail(fastify: FastifyInstance, t: TransferRow) {
       : null,
     comments: comments.map((c) => ({ id: c.id, author: { id: c.authorId, name: c.authorName }, text: c.text, createdAt: iso(c.createdAt) })),
     policy: t.policy ?? null,
-    tasks: await taskViews(fastify, tasks),
+    tasks,
     timeline: audit.map((a) => ({
       at: iso(a.at),
       actor: a.actorName ?? 'system',
@@ -192,7 +207,7 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
   const workflowId = workflowIdFor(sender.code, body.externalRef);
   const within = durationMs(receiver.confirmWithin ?? sender.group.confirmWithin);
   let created = true;
-  let row: TransferRow;
+  let row: DetailRow;
   try {
     row = await prisma.$transaction(async (tx) => {
       const t = await tx.transfer.create({
@@ -226,13 +241,13 @@ export async function createTransfer(fastify: FastifyInstance, actor: AuthUser, 
         }),
       });
       return t.id;
-    }).then((id) => prisma.transfer.findUniqueOrThrow({ where: { id }, include: transferInclude }));
+    }).then((id) => prisma.transfer.findUniqueOrThrow({ where: { id }, include: detailInclude }));
   } catch (err) {
     if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
     created = false;
     row = await prisma.transfer.findUniqueOrThrow({
       where: { senderEntityId_externalRef: { senderEntityId: sender.id, externalRef: body.externalRef } },
-      include: transferInclude,
+      include: detailInclude,
     });
   }
   // Start (or, for a repeat whose first start was lost, resume starting) the workflow.
@@ -262,10 +277,9 @@ export function unprocessable(fastify: FastifyInstance, field: string, message: 
 }
 
 /** First guard (the workflow holds the second): nothing changes in a frozen period, HQ finance excepted. */
-export async function assertPeriodOpen(fastify: FastifyInstance, actor: AuthUser, t: { period: string; senderEntity: { id: string } }): Promise<void> {
+export async function assertPeriodOpen(fastify: FastifyInstance, actor: AuthUser, t: { period: string; senderEntity: { groupId: string } }): Promise<void> {
   if (actor.groupRole === 'HQ_FINANCE') return;
-  const sender = await fastify.deps.prisma.entity.findUniqueOrThrow({ where: { id: t.senderEntity.id }, select: { groupId: true } });
-  const p = await fastify.deps.prisma.period.findUnique({ where: { groupId_period: { groupId: sender.groupId, period: t.period } } });
+  const p = await fastify.deps.prisma.period.findUnique({ where: { groupId_period: { groupId: t.senderEntity.groupId, period: t.period } }, select: { status: true } });
   if (p?.status === 'FROZEN') {
     throw Object.assign(fastify.httpErrors.conflict(`period ${t.period} is frozen: no confirmation or change can be booked in it until HQ reopens it`), { code: 'PERIOD_FROZEN' });
   }

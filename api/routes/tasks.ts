@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ActionResponse, CommentBody, PageQuery, HandOverBody, IdParams, RejectBody, TaskSchema, TransferSummary, errors } from '../schemas';
-import { assertPeriodOpen, loadTransfer, runAction, transferDetail, unprocessable } from '../transfers-service';
+import { assertPeriodOpen, loadTransfer, loadTransferDetail, runAction, unprocessable } from '../transfers-service';
 import { myTasksBody, TOTAL_CAP } from '../my-tasks';
 import { approveTaskUpdate, delegateTaskUpdate, rejectTaskUpdate, transferTaskUpdate } from '../../workflows/messages';
 import type { ActionResult, Colleague } from '../../workflows/types';
@@ -60,7 +60,7 @@ const tasks: FastifyPluginAsync = async (fastify) => {
         });
         await assertPeriodOpen(fastify, request.actor, t);
         const result = await runAction(fastify, t, () => run(temporal.workflow.getHandle(t.workflowId), request.actor, request.params.id, request.body as B));
-        return { ...result, transfer: await transferDetail(fastify, await loadTransfer(fastify, request.actor, t.id)) };
+        return { ...result, transfer: await loadTransferDetail(fastify, request.actor, t.id) };
       },
     );
 

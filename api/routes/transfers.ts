@@ -27,7 +27,7 @@ import {
   WithdrawBody,
   errors,
 } from '../schemas';
-import { assertPeriodOpen, createTransfer, loadTransfer, overdueWhere, runAction, toSummary, transferDetail, transferInclude, transferScope } from '../transfers-service';
+import { assertPeriodOpen, createTransfer, loadTransfer, loadTransferDetail, overdueWhere, runAction, toSummary, transferDetail, transferInclude, transferScope } from '../transfers-service';
 import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, rejectUpdate, withdrawUpdate } from '../../workflows/messages';
 import type { ActionResult } from '../../workflows/types';
 import { auditRow } from '../audit-row';
@@ -119,7 +119,7 @@ const transfers: FastifyPluginAsync = async (fastify) => {
         response: { 200: TransferDetail, ...errors(400, 401, 404) },
       },
     },
-    async (request) => transferDetail(fastify, await loadTransfer(fastify, request.actor, request.params.id)),
+    async (request) => loadTransferDetail(fastify, request.actor, request.params.id),
   );
 
   const action = <B>(
@@ -144,8 +144,7 @@ const transfers: FastifyPluginAsync = async (fastify) => {
         await assertPeriodOpen(fastify, request.actor, t);
         const handle = temporal.workflow.getHandle(t.workflowId);
         const result = await runAction(fastify, t, () => run(handle, request.actor, request.body as B));
-        const fresh = await loadTransfer(fastify, request.actor, t.id);
-        return { ...result, transfer: await transferDetail(fastify, fresh) };
+        return { ...result, transfer: await loadTransferDetail(fastify, request.actor, t.id) };
       },
     );
 

@@ -44,6 +44,11 @@ export async function run(): Promise<BenchResult> {
     const countTasks = async () =>
       (await sql<{ n: number }>(stack.ownerDatabaseUrl, `SELECT count(DISTINCT "transferId")::int AS n FROM "Task" WHERE key LIKE $1`, [prefix]))[0].n;
     const milestones: Array<{ at: number; tasks: number }> = [];
+    // Workflows started (Temporal's visibility), beside the first tasks, every 10 s: shows
+    // whether the first tasks wait for the starts or for the worker.
+    const temporal = await temporalClient(stack.temporalAddress);
+    const started: Array<{ at: number; started: number; tasks: number }> = [];
+    const countStarted = async () => (await temporal.workflow.count(`WorkflowId STARTS_WITH "${prefix.slice(0, -1)}"`)).count;
     const sending = pool(requests, CONC, async (r) => {
       const lines = Array.from({ length: Math.min(BATCH, N - r * BATCH) }, (_, k) => line(tag, r * BATCH + k));
       const a0 = Date.now();
@@ -55,8 +60,13 @@ export async function run(): Promise<BenchResult> {
     // Follow the first tasks while the requests run and after.
     let tasks = 0;
     let nextMark = 0.1;
+    let nextSample = 0;
     for (;;) {
       tasks = await countTasks();
+      if (Date.now() - t0 >= nextSample) {
+        started.push({ at: (Date.now() - t0) / 1000, started: await countStarted(), tasks });
+        nextSample += 10_000;
+      }
       if (tasks >= nextMark * N || tasks === N) {
         milestones.push({ at: (Date.now() - t0) / 1000, tasks });
         while (nextMark * N <= tasks) nextMark += 0.1;
@@ -70,7 +80,6 @@ export async function run(): Promise<BenchResult> {
     const rate = N / totalS;
 
     // ---- baseline: bare starts, the same server -----------------------------------
-    const temporal = await temporalClient(stack.temporalAddress);
     const bare = await startBareWorker(stack.temporalAddress);
     const b0 = Date.now();
     await pool(BARE, BARE_CONC, async (i) => {
@@ -93,6 +102,7 @@ export async function run(): Promise<BenchResult> {
         'every workflow has its first task after (s)': round(totalS, 1),
         'transfers/s (to first task)': round(rate, 1),
         'first tasks over time (s: count)': milestones.map((m) => `${round(m.at, 0)}: ${m.tasks}`).join(', '),
+        'every 10 s (s: workflows started / with their first task)': started.map((m) => `${round(m.at, 0)}: ${m.started}/${m.tasks}`).join(', '),
       },
       baseline: {
         'bare starts/s (start + first task)': round(bareRate, 1),

@@ -25,6 +25,8 @@ function perTransfer(cpu: Array<[string, number]>, n: number): string {
 export async function run(): Promise<BenchResult> {
   const N = intEnv('E2E_TRANSFERS', 2000);
   const C = intEnv('E2E_CLIENTS', 20);
+  const LIGHT_N = intEnv('E2E_LIGHT_TRANSFERS', 200);
+  const LIGHT_C = intEnv('E2E_LIGHT_CLIENTS', 2);
   const startedAt = new Date().toISOString();
   const t00 = Date.now();
   return withStack('e2e', async (stack) => {
@@ -34,82 +36,94 @@ export async function run(): Promise<BenchResult> {
     // ---- baseline: bare workflows, one Update each, same clients -----------------
     const bare = await startBareWorker(stack.temporalAddress);
     const tag = crypto.randomBytes(3).toString('hex');
-    const bareLatency: number[] = [];
+    const runBare = async (n: number, clients: number, name: string) => {
+      const latency: number[] = [];
+      await pool(n, clients, async (i) => {
+        const h = await temporal.workflow.start(bareUpdateWorkflow, { taskQueue: bare.taskQueue, workflowId: `bench-bare-${tag}-${name}-${i}` });
+        const u0 = performance.now();
+        await h.executeUpdate(bareUpdate, { args: [`ok-${i}`] });
+        latency.push(performance.now() - u0);
+        await h.result();
+      });
+      return latency;
+    };
     const bareCpu0 = cpuByKind(stack.pid);
     const b0 = Date.now();
-    await pool(N, C, async (i) => {
-      const h = await temporal.workflow.start(bareUpdateWorkflow, { taskQueue: bare.taskQueue, workflowId: `bench-bare-${tag}-${i}` });
-      const u0 = performance.now();
-      await h.executeUpdate(bareUpdate, { args: [`ok-${i}`] });
-      bareLatency.push(performance.now() - u0);
-      await h.result();
-    });
+    const bareLatency = await runBare(N, C, 'main');
     const bareS = (Date.now() - b0) / 1000;
     const bareCpu = cpuDelta(bareCpu0, cpuByKind(stack.pid));
+    const bareLight = LIGHT_N > 0 ? summary(await runBare(LIGHT_N, LIGHT_C, 'light')) : null;
     await bare.stop();
     const bareRate = N / bareS;
 
     // ---- the real thing -----------------------------------------------------------
     const tokens: Record<string, string> = {};
     for (const code of ['SH01', 'SZ02', 'HK03']) tokens[code] = await login(base, `${code.toLowerCase()}.accountant`);
-    const prefix = `E2E-${tag}-`;
     const db = pgPool(stack.ownerDatabaseUrl, 4);
-    const confirmLatency: number[] = [];
-    const taskLatency: number[] = [];
     let retries = 0;
+    /** n transfers by `clients` clients: created, confirmed once their task is there, until CONFIRMED is visible. */
+    const runTransfers = async (n: number, clients: number, prefix: string) => {
+      const confirmLatency: number[] = [];
+      const taskLatency: number[] = [];
+      await pool(n, clients, async (i) => {
+        const pair = PAIRS[i % PAIRS.length];
+        const q = (i % 50) + 1;
+        const amount = (q * 12.5).toFixed(2);
+        const created = await call(base, 'POST', '/api/transfers', {
+          token: tokens[pair.sender],
+          body: {
+            senderEntity: pair.sender,
+            receiverEntity: pair.receiver,
+            type: 'GOODS',
+            externalRef: `${prefix}${String(i).padStart(6, '0')}`,
+            quantity: String(q),
+            unit: 'PCS',
+            unitPrice: '12.5',
+            amount,
+            currency: 'CNY',
+            documentDate: '2026-11-20',
+            period: '2026-11',
+            memo: 'bench e2e',
+          },
+        });
+        const rToken = tokens[pair.receiver];
+        // The receiver acts once its task is there (what its inbox would show). Watched in
+        // the database, so that waiting adds no API load of its own.
+        const c0 = performance.now();
+        await until('the confirmation task', async () => (await db.query(`SELECT 1 FROM "Task" WHERE "transferId" = $1 AND status = 'OPEN'`, [created.id])).rowCount! > 0, 120_000, 25);
+        taskLatency.push(performance.now() - c0);
+        const receipt = { receiptRef: `GR-${i}`, quantity: String(q), unitPrice: '12.5', amount, date: '2026-11-21' };
+        for (;;) {
+          const start = performance.now();
+          const r = await http(base, 'POST', `/api/transfers/${created.id}/confirm`, { token: rToken, body: receipt });
+          if (r.status === 409 || r.status === 503) {
+            retries++;
+            await sleep(50);
+            continue;
+          }
+          if (r.status !== 200) throw new Error(`confirm: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+          await until('CONFIRMED in GET /api/transfers/:id', async () => {
+            const g = await http(base, 'GET', `/api/transfers/${created.id}`, { token: rToken });
+            return g.status === 200 && g.body.status === 'CONFIRMED';
+          }, 60_000, 10);
+          confirmLatency.push(performance.now() - start);
+          break;
+        }
+      });
+      return { confirmLatency, taskLatency };
+    };
+    const prefix = `E2E-${tag}-`;
     const cpu0 = cpuByKind(stack.pid);
     const t0 = Date.now();
-    await pool(N, C, async (i) => {
-      const pair = PAIRS[i % PAIRS.length];
-      const q = (i % 50) + 1;
-      const amount = (q * 12.5).toFixed(2);
-      const created = await call(base, 'POST', '/api/transfers', {
-        token: tokens[pair.sender],
-        body: {
-          senderEntity: pair.sender,
-          receiverEntity: pair.receiver,
-          type: 'GOODS',
-          externalRef: `${prefix}${String(i).padStart(6, '0')}`,
-          quantity: String(q),
-          unit: 'PCS',
-          unitPrice: '12.5',
-          amount,
-          currency: 'CNY',
-          documentDate: '2026-11-20',
-          period: '2026-11',
-          memo: 'bench e2e',
-        },
-      });
-      const rToken = tokens[pair.receiver];
-      // The receiver acts once its task is there (what its inbox would show). Watched in
-      // the database, so that waiting adds no API load of its own.
-      const c0 = performance.now();
-      await until('the confirmation task', async () => (await db.query(`SELECT 1 FROM "Task" WHERE "transferId" = $1 AND status = 'OPEN'`, [created.id])).rowCount! > 0, 120_000, 25);
-      taskLatency.push(performance.now() - c0);
-      const receipt = { receiptRef: `GR-${i}`, quantity: String(q), unitPrice: '12.5', amount, date: '2026-11-21' };
-      for (;;) {
-        const start = performance.now();
-        const r = await http(base, 'POST', `/api/transfers/${created.id}/confirm`, { token: rToken, body: receipt });
-        if (r.status === 409 || r.status === 503) {
-          retries++;
-          await sleep(50);
-          continue;
-        }
-        if (r.status !== 200) throw new Error(`confirm: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-        await until('CONFIRMED in GET /api/transfers/:id', async () => {
-          const g = await http(base, 'GET', `/api/transfers/${created.id}`, { token: rToken });
-          return g.status === 200 && g.body.status === 'CONFIRMED';
-        }, 60_000, 10);
-        confirmLatency.push(performance.now() - start);
-        break;
-      }
-    });
+    const { confirmLatency, taskLatency } = await runTransfers(N, C, prefix);
     await until('every transfer CONFIRMED in the database', async () => {
       const [{ n }] = await sql(stack.ownerDatabaseUrl, `SELECT count(*)::int AS n FROM "Transfer" WHERE "externalRef" LIKE $1 AND status = 'CONFIRMED'`, [`${prefix}%`]);
       return n === N;
     }, 300_000, 100);
     const realS = (Date.now() - t0) / 1000;
     const cpu = cpuDelta(cpu0, cpuByKind(stack.pid));
+    // The same path at light load: what a user waits for when the machine is not saturated.
+    const light = LIGHT_N > 0 ? summary((await runTransfers(LIGHT_N, LIGHT_C, `E2E-${tag}-light-`)).confirmLatency) : null;
     await db.end();
     const rate = N / realS;
     await temporal.connection.close();
@@ -131,12 +145,14 @@ export async function run(): Promise<BenchResult> {
         'create answered → first task in the DB p50/p95 (ms)': `${round(task.p50)} / ${round(task.p95)}`,
         'confirm retries (409/503)': retries,
         'CPU ms per transfer, by process': perTransfer(cpu, N),
+        ...(light ? { [`light load (${LIGHT_N} transfers, ${LIGHT_C} clients): confirm → visible p50/p95/p99 (ms)`]: `${round(light.p50)} / ${round(light.p95)} / ${round(light.p99)}` } : {}),
       },
       baseline: {
         'bare workflows/s (start + Update + complete)': round(bareRate, 2),
         'bare total time (s)': round(bareS, 2),
         'bare Update p50/p95/p99 (ms)': `${round(bl.p50)} / ${round(bl.p95)} / ${round(bl.p99)}`,
         'CPU ms per bare workflow, by process': perTransfer(bareCpu, N),
+        ...(bareLight ? { [`light load (${LIGHT_N} bare, ${LIGHT_C} clients): Update p50/p95/p99 (ms)`]: `${round(bareLight.p50)} / ${round(bareLight.p95)} / ${round(bareLight.p99)}` } : {}),
       },
       ratio: { name: 'transfers/s ÷ bare workflows/s', value: ratio },
       targets: [

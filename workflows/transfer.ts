@@ -769,6 +769,11 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
   // An action whose step may still be refused (period frozen) is not an outcome yet: wait for
   // its persist before leaving the loop (patch period-guard-in-persist).
   const pending = () => !finished() || (guardInPersist && busy);
+  /**
+   * A timer fired while an action is in flight, or in the same activation as its step was
+   * written: let it land (or be refused), then look again, instead of acting on the timer.
+   */
+  const actionLanded = () => guardInPersist && (busy || finished());
   while (!finished()) {
     const remindAt = state.dueAt - plan.remindBeforeMs;
     if (!state.reminded && remindAt > levelStart) {
@@ -776,6 +781,10 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
       if (w === 'changed') break;
       if (w === 'freeze') {
         await applyFreezes();
+        continue;
+      }
+      if (actionLanded()) {
+        await condition(() => !busy);
         continue;
       }
       state.reminded = true;
@@ -793,7 +802,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
       await applyFreezes();
       continue;
     }
-    if (busy) {
+    if (busy || actionLanded()) {
       // An action is being persisted right at the deadline: let it land first.
       await condition(() => !busy);
       continue;
@@ -833,6 +842,10 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
       if (w === 'changed') break;
       if (w === 'freeze') {
         await applyFreezes();
+        continue;
+      }
+      if (guardInPersist && (busy || state.status !== 'DISPUTED')) {
+        await condition(() => !busy);
         continue;
       }
       const kind = !reminded ? 'ARBITRATION_REMINDER' : 'ARBITRATION_OVERDUE';

@@ -6,6 +6,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import * as e2e from './e2e';
 import * as inbox from './inbox';
+import * as inboxSql from './inbox-sql';
 import * as importBench from './import';
 import * as robots from './robots';
 import * as workerMemory from './worker-memory';
@@ -14,6 +15,7 @@ import { printResult, saveResult, type BenchResult } from './lib/util';
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   e2e: e2e.run,
   inbox: inbox.run,
+  'inbox-sql': inboxSql.run,
   import: importBench.run,
   robots: robots.run,
   'worker-memory': workerMemory.run,

@@ -774,7 +774,9 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
    * written: let it land (or be refused), then look again, instead of acting on the timer.
    */
   const actionLanded = () => guardInPersist && (busy || finished());
-  while (!finished()) {
+  // Not `!finished()`: the loop may come round (after a reminder's or an escalation's step)
+  // while an action's step is still being written, and that step may yet be refused.
+  while (pending()) {
     const remindAt = state.dueAt - plan.remindBeforeMs;
     if (!state.reminded && remindAt > levelStart) {
       const w = await waitFor(pending, remindAt);

@@ -8,6 +8,7 @@ import { periodFreezeWorkflow } from '../../workflows/period';
 import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, stateQuery, withdrawUpdate } from '../../workflows/messages';
 import type { Actor } from '../../workflows/types';
 import { createFixture, insertTransfer, testPrisma, uid, type Fixture, type TransferFields } from '../helpers/fixtures';
+import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { recordHistory, testWorker, timeSkipping, until } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -183,6 +184,59 @@ describe('period freeze', () => {
       await recordHistory(a.h, 'correct-refused-frozen');
       await recordHistory(b.h, 'withdraw-refused-frozen');
     });
+  });
+
+  it('an action refused while the deadline’s escalation is being written leaves the workflow running and the transfer pending', async () => {
+    // A 3 s deadline, kept in real time: other tests' waiting workflows hold the test server's time skipping.
+    const fx = await createFixture(testPrisma(), { confirmWithin: 'PT3S', remindBefore: 'PT1S', escalationWithin: 'PT1H' });
+    const { worker, taskQueue } = await testWorker(env);
+    const periodKey = { groupId_period: { groupId: fx.groupId, period: '2026-11' } };
+    await prisma().period.upsert({ where: periodKey, create: { groupId: fx.groupId, period: '2026-11', status: 'FROZEN' }, update: { status: 'FROZEN' } });
+    // Locks are held on connections of their own (the activities share testPrisma's pool).
+    const locker = createPrisma(process.env.TEST_DATABASE_URL!, { max: 3 });
+    /** Holds row locks in a transaction of its own until released. */
+    const hold = (lock: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<unknown>) => {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const done = locker.$transaction(async (tx) => {
+        await lock(tx);
+        locked();
+        await released;
+      }, { timeout: 60_000 });
+      return { isLocked, release: async () => { release(); await done; } };
+    };
+    /** Is a statement like `pattern` waiting for a lock? */
+    const waitingOn = async (pattern: string) =>
+      (await locker.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database() AND query LIKE ${pattern}`)[0].n > 0;
+    await worker.runUntil(async () => {
+      const { t, h } = await startTransfer(fx, taskQueue);
+      // 1. The deadline's escalation is written while the transfer's row is locked: it waits.
+      const transferLock = hold((tx) => tx.$queryRaw`SELECT id FROM "Transfer" WHERE id = ${t.id}::uuid FOR UPDATE`);
+      await transferLock.isLocked;
+      await until(() => waitingOn('UPDATE "public"."Transfer"%'));
+      // 2. The sender withdraws meanwhile; its step waits for the (frozen) period's row.
+      const periodLock = hold((tx) => tx.$queryRaw`SELECT status FROM "Period" WHERE "groupId" = ${fx.groupId}::uuid AND period = '2026-11' FOR UPDATE`);
+      await periodLock.isLocked;
+      const withdrawal = failureOf(h.executeUpdate(withdrawUpdate, { args: [{ actor: senderAcc(fx), reason: 'booked twice' }] }));
+      await until(() => waitingOn('%FOR SHARE OF p%'));
+      // 3. The escalation lands while the withdrawal is still in flight; then the withdrawal is refused.
+      await transferLock.release();
+      await until(() => prisma().auditEvent.findFirst({ where: { transferId: t.id, action: 'TRANSFER_ESCALATED' } }));
+      await new Promise((r) => setTimeout(r, 500)); // let the workflow take its next step
+      await periodLock.release();
+      expect(await withdrawal).toEqual({ type: 'Conflict', message: 'period 2026-11 is frozen: no confirmation or change can be booked in it until HQ reopens it' });
+      // The transfer is still pending, its workflow still running, the supervisor's task open.
+      expect((await h.describe()).status.name).toBe('RUNNING');
+      expect((await h.query(stateQuery)).status).toBe('PENDING');
+      expect((await prisma().transfer.findUniqueOrThrow({ where: { id: t.id } })).status).toBe('PENDING');
+      expect(await prisma().task.count({ where: { transferId: t.id, status: 'OPEN', escalationLevel: 1 } })).toBe(1);
+      await prisma().period.update({ where: periodKey, data: { status: 'OPEN' } });
+      expect((await h.executeUpdate(withdrawUpdate, { args: [{ actor: senderAcc(fx), reason: 'booked twice' }] })).status).toBe('WITHDRAWN');
+      expect(await h.result()).toBe('WITHDRAWN');
+      await recordHistory(h, 'withdraw-refused-during-escalation');
+    }).finally(() => locker.$disconnect());
   });
 
   it('ESCALATE: open transfers become HQ tasks now; confirms in the frozen period are refused (HQ excepted)', async () => {

@@ -692,6 +692,8 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
 
   /** Applies period freezes: ESCALATE hands the transfer to HQ now; ROLL_FORWARD moves it to the next open period. */
   async function applyFreezes(): Promise<void> {
+    // An action in flight may yet be refused (because of this very freeze): decide after it.
+    if (guardInPersist) await condition(() => !busy);
     while (freezes.length > 0) {
       const f = freezes.shift()!;
       if (finished() && !state.arbitrationOpen) continue;

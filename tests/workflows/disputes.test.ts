@@ -5,7 +5,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { transferWorkflow } from '../../workflows/transfer';
 import { periodFreezeWorkflow } from '../../workflows/period';
-import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, stateQuery, withdrawUpdate } from '../../workflows/messages';
+import { arbitrateUpdate, confirmUpdate, correctUpdate, disputeUpdate, periodFrozenSignal, stateQuery, withdrawUpdate } from '../../workflows/messages';
 import type { Actor } from '../../workflows/types';
 import { createFixture, insertTransfer, testPrisma, uid, type Fixture, type TransferFields } from '../helpers/fixtures';
 import { createPrisma, type PrismaClient } from '../../prisma/client';
@@ -229,7 +229,9 @@ describe('period freeze', () => {
       expect(await withdrawal).toEqual({ type: 'Conflict', message: 'period 2026-11 is frozen: no confirmation or change can be booked in it until HQ reopens it' });
       // The transfer is still pending, its workflow still running, the supervisor's task open.
       expect((await h.describe()).status.name).toBe('RUNNING');
-      expect((await h.query(stateQuery)).status).toBe('PENDING');
+      const state = await h.query(stateQuery);
+      expect(state).toMatchObject({ status: 'PENDING', escalationLevel: 1 });
+      expect(state.tasks.filter((x) => x.status === 'OPEN').map((x) => x.escalationLevel).sort()).toEqual([0, 1]);
       expect((await prisma().transfer.findUniqueOrThrow({ where: { id: t.id } })).status).toBe('PENDING');
       expect(await prisma().task.count({ where: { transferId: t.id, status: 'OPEN', escalationLevel: 1 } })).toBe(1);
       await prisma().period.update({ where: periodKey, data: { status: 'OPEN' } });
@@ -237,6 +239,47 @@ describe('period freeze', () => {
       expect(await h.result()).toBe('WITHDRAWN');
       await recordHistory(h, 'withdraw-refused-during-escalation');
     }).finally(() => locker.$disconnect());
+  });
+
+  it('a freeze (ESCALATE) that arrives while a confirmation is being written still escalates when the confirmation is refused', async () => {
+    const fx = await createFixture();
+    const { worker, taskQueue } = await testWorker(env);
+    const locker = createPrisma(process.env.TEST_DATABASE_URL!, { max: 2 });
+    let release!: () => void;
+    await worker.runUntil(async () => {
+      const { t, h } = await startTransfer(fx, taskQueue);
+      await prisma().period.upsert({
+        where: { groupId_period: { groupId: fx.groupId, period: '2026-11' } },
+        create: { groupId: fx.groupId, period: '2026-11', status: 'FROZEN', choice: 'ESCALATE' },
+        update: { status: 'FROZEN', choice: 'ESCALATE' },
+      });
+      // The confirmation's step waits on the frozen period's row, held by the test.
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const held = locker.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT status FROM "Period" WHERE "groupId" = ${fx.groupId}::uuid AND period = '2026-11' FOR UPDATE`;
+        locked();
+        await released;
+      }, { timeout: 60_000 });
+      await isLocked;
+      const confirmation = failureOf(h.executeUpdate(confirmUpdate, { args: [{ actor: receiver(fx), receipt: { ...shortReceipt, quantity: '10', amount: '125.00' } }] }));
+      await until(async () => (await locker.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FOR SHARE OF p%'`)[0].n > 0);
+      // What the freeze workflow sends to every open transfer of the period.
+      await h.signal(periodFrozenSignal, { period: '2026-11', choice: 'ESCALATE', toPeriod: null, reason: 'month-end close' });
+      await new Promise((r) => setTimeout(r, 500));
+      release();
+      await held;
+      expect(await confirmation).toEqual({ type: 'Conflict', message: 'period 2026-11 is frozen: no confirmation or change can be booked in it until HQ reopens it' });
+      const task = await until(() => prisma().task.findFirst({ where: { transferId: t.id, escalationLevel: 2, status: 'OPEN' } }));
+      expect(task.candidateGroupRole).toBe('HQ_FINANCE');
+      expect(await h.query(stateQuery)).toMatchObject({ status: 'PENDING', escalationLevel: 2 });
+      expect((await h.describe()).status.name).toBe('RUNNING');
+      await recordHistory(h, 'freeze-during-refused-confirmation');
+    }).finally(async () => {
+      release?.();
+      await locker.$disconnect();
+    });
   });
 
   it('ESCALATE: open transfers become HQ tasks now; confirms in the frozen period are refused (HQ excepted)', async () => {

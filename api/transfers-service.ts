@@ -29,7 +29,7 @@ export const transferInclude = {
 type TransferRow = Prisma.TransferGetPayload<{ include: typeof transferInclude }>;
 
 /** A transfer with what its detail view shows beside the row, read in the same statement (relationJoins). */
-export const detailInclude = {
+const detailInclude = {
   ...transferInclude,
   tasks: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
   comments: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },

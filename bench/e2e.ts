@@ -4,7 +4,7 @@
 // and updated by the same number of clients against the same dev server.
 import crypto from 'node:crypto';
 import { withStack } from './lib/stack';
-import { cpuByKind, cpuDelta } from './lib/cpu';
+import { cpuByKind, cpuDelta, cpuPerItem } from './lib/cpu';
 import { startBareWorker, temporalClient } from './lib/temporal';
 import { bareUpdate, bareUpdateWorkflow } from './baseline-workflows';
 import { call, http, intEnv, login, pgPool, pool, round, sleep, sql, summary, until, type BenchResult } from './lib/util';
@@ -15,12 +15,6 @@ const PAIRS = [
   { sender: 'SZ02', receiver: 'HK03' },
   { sender: 'HK03', receiver: 'SH01' },
 ] as const;
-
-/** "kind 12.3, kind 4.5 (total 16.8)": CPU milliseconds per item. */
-function perTransfer(cpu: Array<[string, number]>, n: number): string {
-  const total = cpu.reduce((a, [, s]) => a + s, 0);
-  return `${cpu.map(([k, s]) => `${k} ${round((s * 1000) / n, 1)}`).join(', ')} (total ${round((total * 1000) / n, 1)})`;
-}
 
 export async function run(): Promise<BenchResult> {
   const N = intEnv('E2E_TRANSFERS', 2000);
@@ -144,14 +138,14 @@ export async function run(): Promise<BenchResult> {
         'confirm → visible max (ms)': round(lat.max),
         'create answered → first task in the DB p50/p95 (ms)': `${round(task.p50)} / ${round(task.p95)}`,
         'confirm retries (409/503)': retries,
-        'CPU ms per transfer, by process': perTransfer(cpu, N),
+        'CPU ms per transfer, by process': cpuPerItem(cpu, N),
         ...(light ? { [`light load (${LIGHT_N} transfers, ${LIGHT_C} clients): confirm → visible p50/p95/p99 (ms)`]: `${round(light.p50)} / ${round(light.p95)} / ${round(light.p99)}` } : {}),
       },
       baseline: {
         'bare workflows/s (start + Update + complete)': round(bareRate, 2),
         'bare total time (s)': round(bareS, 2),
         'bare Update p50/p95/p99 (ms)': `${round(bl.p50)} / ${round(bl.p95)} / ${round(bl.p99)}`,
-        'CPU ms per bare workflow, by process': perTransfer(bareCpu, N),
+        'CPU ms per bare workflow, by process': cpuPerItem(bareCpu, N),
         ...(bareLight ? { [`light load (${LIGHT_N} bare, ${LIGHT_C} clients): Update p50/p95/p99 (ms)`]: `${round(bareLight.p50)} / ${round(bareLight.p95)} / ${round(bareLight.p99)}` } : {}),
       },
       ratio: { name: 'transfers/s ÷ bare workflows/s', value: ratio },

@@ -4,16 +4,14 @@
 // INBOX_TASKS open tasks (bench/inbox.ts's data). Measured as the backend process's CPU
 // (/proc), so the difference to the statement as it is is that part's cost. The variants
 // are diagnostics, not answers the route could give.
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { myTasksSql } from '../api/my-tasks';
 import { createPrisma } from '../prisma/client';
 import { withStack } from './lib/stack';
-import { insertTasks } from './inbox';
+import { USERS, inboxActor, insertTasks } from './inbox';
+import { processCpuS } from './lib/cpu';
 import { intEnv, round, type BenchResult } from './lib/util';
-
-const USERS = ['hq.finance', 'sh01.accountant', 'sh01.supervisor', 'sz02.accountant', 'sz02.supervisor', 'hk03.accountant', 'hk03.supervisor'];
 
 /** Rewrites of the statement's text (same parameters); each must change it. */
 const VARIANTS: Array<{ name: string; make: (text: string) => string }> = [
@@ -55,15 +53,7 @@ export async function run(): Promise<BenchResult> {
     const prisma = createPrisma(url, { max: 1 });
     const actors: Array<Parameters<typeof myTasksSql>[0]> = [];
     try {
-      for (const username of USERS) {
-        const user = await prisma.user.findUniqueOrThrow({ where: { username }, include: { memberships: { include: { entity: true } } } });
-        actors.push({
-          userId: user.id,
-          groupRole: user.groupRole,
-          memberships: user.memberships.map((m) => ({ entityId: m.entityId, role: m.role })),
-          groupIds: [...new Set(user.memberships.map((m) => m.entity.groupId))],
-        });
-      }
+      for (const username of USERS) actors.push(await inboxActor(prisma, username));
     } finally {
       await prisma.$disconnect();
     }
@@ -73,11 +63,7 @@ export async function run(): Promise<BenchResult> {
       // As the API's connections do (prisma/client.ts): plan once per connection.
       await client.query('SET plan_cache_mode = force_generic_plan');
       const pid = (await client.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0].p;
-      const tick = 1000 / 100; // ms per clock tick (USER_HZ 100 on Linux)
-      const backendMs = () => {
-        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        return (Number(f[11]) + Number(f[12])) * tick;
-      };
+      const backendMs = () => processCpuS(pid) * 1000;
       const runVariant = async (v: (typeof VARIANTS)[number], n: number) => {
         let bytes = 0;
         const c0 = backendMs();

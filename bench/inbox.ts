@@ -9,12 +9,12 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { myTasksSql } from '../api/my-tasks';
-import { createPrisma } from '../prisma/client';
+import { createPrisma, type PrismaClient } from '../prisma/client';
 import { withStack, ROOT } from './lib/stack';
-import { cpuByKind, cpuDelta } from './lib/cpu';
+import { cpuByKind, cpuDelta, cpuPerItem } from './lib/cpu';
 import { call, intEnv, login, round, sql, type BenchResult } from './lib/util';
 
-const USERS = ['hq.finance', 'sh01.accountant', 'sh01.supervisor', 'sz02.accountant', 'sz02.supervisor', 'hk03.accountant', 'hk03.supervisor'];
+export const USERS = ['hq.finance', 'sh01.accountant', 'sh01.supervisor', 'sz02.accountant', 'sz02.supervisor', 'hk03.accountant', 'hk03.supervisor'];
 const SUBS = ['SH01', 'SZ02', 'HK03'];
 
 /**
@@ -76,18 +76,22 @@ interface Captured {
   params: string;
 }
 
+/** A demo user as the inbox's statement (myTasksSql) takes it. */
+export async function inboxActor(prisma: PrismaClient, username: string): Promise<Parameters<typeof myTasksSql>[0]> {
+  const user = await prisma.user.findUniqueOrThrow({ where: { username }, include: { memberships: { include: { entity: true } } } });
+  return {
+    userId: user.id,
+    groupRole: user.groupRole,
+    memberships: user.memberships.map((m) => ({ entityId: m.entityId, role: m.role })),
+    groupIds: [...new Set(user.memberships.map((m) => m.entity.groupId))],
+  };
+}
+
 /** The statement GET /api/tasks runs for one user (api/my-tasks.ts), page 1 of 50. */
 export async function inboxStatement(url: string, username: string): Promise<Captured[]> {
   const prisma = createPrisma(url, { max: 1 });
   try {
-    const user = await prisma.user.findUniqueOrThrow({ where: { username }, include: { memberships: { include: { entity: true } } } });
-    const actor = {
-      userId: user.id,
-      groupRole: user.groupRole,
-      memberships: user.memberships.map((m) => ({ entityId: m.entityId, role: m.role })),
-      groupIds: [...new Set(user.memberships.map((m) => m.entity.groupId))],
-    };
-    const q = myTasksSql(actor, 1, 50, Date.now());
+    const q = myTasksSql(await inboxActor(prisma, username), 1, 50, Date.now());
     return [{ query: q.text, params: JSON.stringify(q.values) }];
   } finally {
     await prisma.$disconnect();
@@ -194,7 +198,7 @@ export async function run(): Promise<BenchResult> {
     const cpu0 = cpuByKind(stack.pid);
     const api = await cannon(base, tokens, CONN, DURATION);
     const cpu = cpuDelta(cpu0, cpuByKind(stack.pid));
-    const perRequest = cpu.map(([k, sec]) => `${k} ${round((sec * 1000) / api.requests.total, 2)}`).join(', ');
+    const perRequest = cpuPerItem(cpu, api.requests.total, 2);
     const bodyFile = path.join(stack.dir, 'bare-body.json');
     fs.writeFileSync(bodyFile, sampleBody);
     const bare = await startBareServer(bodyFile);

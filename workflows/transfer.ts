@@ -171,17 +171,23 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     return (local ? localActivities.persist : persist)({ ...step, transferId: plan.transferId, workflowId: wf, entityIds: parties });
   }
 
+  type ActionStep = Omit<PersistStep, 'transferId' | 'workflowId' | 'entityIds' | 'openPeriod'>;
+
   /**
-   * Persists an action's step under the period guard (`openPeriod`, from guardPeriod). If the
-   * period froze meanwhile nothing was written: the workflow's state goes back to how it was
-   * before the action (`restore`, from checkpoint) and the action fails with Conflict.
+   * Starts an action: its period guard (guardPeriod), then a checkpoint of the state. Returns
+   * how to persist its step: if the period froze meanwhile nothing was written, the workflow's
+   * state goes back to the checkpoint and the action fails with Conflict.
    */
-  async function persistAction(step: Omit<PersistStep, 'transferId' | 'workflowId' | 'entityIds' | 'openPeriod'>, openPeriod: string | undefined, restore: () => void): Promise<void> {
-    const r = await persistStep(openPeriod === undefined ? step : { ...step, openPeriod });
-    if (r && !r.applied) {
-      restore();
-      fail('Conflict', frozenMessage(r.frozenPeriod));
-    }
+  async function startAction(actor: Actor): Promise<(step: ActionStep) => Promise<void>> {
+    const openPeriod = await guardPeriod(actor);
+    const restore = checkpoint();
+    return async (step) => {
+      const r = await persistStep(openPeriod === undefined ? step : { ...step, openPeriod });
+      if (r && !r.applied) {
+        restore();
+        fail('Conflict', frozenMessage(r.frozenPeriod));
+      }
+    };
   }
 
   /** Everything an action may change in memory, to undo it when its step is refused. */
@@ -299,14 +305,13 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
 
   async function decide(actor: Actor, task: TaskView, d: Decision): Promise<ActionResult> {
     busy = true;
-    let openPeriod: string | undefined;
+    let persistAction: (step: ActionStep) => Promise<void>;
     try {
-      openPeriod = await guardPeriod(actor);
+      persistAction = await startAction(actor);
     } catch (err) {
       busy = false;
       throw err;
     }
-    const restore = checkpoint();
     acted = true;
     try {
       const before = { status: state.status, level: state.level };
@@ -333,7 +338,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
           updateTasks: patches,
           audit: { action: 'TASK_DELEGATE_RETURNED', actor, objectType: 'task', objectId: task.id, after: { opinion: d.type } },
           notifications: task.assigneeId ? [{ kind: 'TASK_RETURNED', entityId: plan.receiverEntityId, recipients: [task.assigneeId], payload: { taskId: task.id, opinion: d.type } }] : [],
-        }, openPeriod, restore);
+        });
         return result(task.id);
       }
 
@@ -410,7 +415,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
           reason: d.type === 'reject' ? d.reason : d.type === 'dispute' ? `${d.reason}: ${d.text}` : d.comment ?? null,
         },
         notifications,
-      }, openPeriod, restore);
+      });
       return result(task.id);
     } finally {
       busy = false;
@@ -539,8 +544,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     async ({ actor, reason }) => {
       busy = true;
       try {
-        const openPeriod = await guardPeriod(actor);
-        const restore = checkpoint();
+        const persistAction = await startAction(actor);
         state.status = 'WITHDRAWN';
         const patches: TaskPatch[] = [];
         for (const t of state.tasks) {
@@ -555,7 +559,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
           updateTasks: patches,
           audit: { action: 'TRANSFER_WITHDRAWN', actor, objectType: 'transfer', objectId: plan.transferId, before: { status: 'PENDING' }, after: { status: 'WITHDRAWN' }, reason: reason ?? null },
           notifications: [{ kind: 'TRANSFER_WITHDRAWN', entityId: plan.receiverEntityId, recipients: [], payload: { reason: reason ?? null } }],
-        }, openPeriod, restore);
+        });
         return result(null);
       } finally {
         busy = false;
@@ -584,8 +588,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     async ({ actor, decision, rationale, figures }) => {
       busy = true;
       try {
-        const openPeriod = await guardPeriod(actor);
-        const restore = checkpoint();
+        const persistAction = await startAction(actor);
         const binding: DocumentFigures =
           decision === 'UPHOLD_SENDER' ? sender : decision === 'UPHOLD_RECEIVER' ? (receiverFigures as DocumentFigures) : (figures as DocumentFigures);
         const before = { status: state.status, sender, receiver: receiverFigures };
@@ -612,7 +615,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
             recipients: entityId === plan.senderEntityId ? [plan.createdById] : [],
             payload: { decision, rationale, binding },
           })),
-        }, openPeriod, restore);
+        });
         return result(null);
       } finally {
         busy = false;
@@ -638,8 +641,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
     async ({ actor, figures, reason }) => {
       busy = true;
       try {
-        const openPeriod = await guardPeriod(actor);
-        const restore = checkpoint();
+        const persistAction = await startAction(actor);
         const before = { sender, differences: state.differences };
         sender = figures;
         const differences = receiverFigures ? matchDocuments(sender, receiverFigures, state.period ?? plan.period, plan.tolerance) : state.differences;
@@ -665,7 +667,7 @@ export async function transferWorkflow({ transferId }: TransferWorkflowInput): P
             { kind: matched ? 'TRANSFER_CONFIRMED' : 'TRANSFER_CORRECTED', entityId: plan.receiverEntityId, recipients: [], payload: { differences, status: state.status } },
             ...(matched && plan.hqEntityId ? [{ kind: 'DISPUTE_SETTLED', entityId: plan.hqEntityId, recipients: [], payload: { by: 'sender correction' } }] : []),
           ],
-        }, openPeriod, restore);
+        });
         return result(null);
       } finally {
         busy = false;

@@ -38,6 +38,11 @@ function kind(cmd: string): string {
   return 'other';
 }
 
+/** CPU seconds one process has used so far (0 once it is gone). */
+export function processCpuS(pid: number): number {
+  return readProc(pid)?.cpuS ?? 0;
+}
+
 /** CPU seconds so far by kind, over the tree under `root` and this process. */
 export function cpuByKind(root: number): Record<string, number> {
   const all: Proc[] = [];
@@ -59,6 +64,13 @@ export function cpuByKind(root: number): Record<string, number> {
     out[k] = (out[k] ?? 0) + p.cpuS + (k === 'PostgreSQL' ? p.childrenDoneS : 0);
   }
   return out;
+}
+
+/** "kind 12.3, kind 4.5 (total 16.8)": milliseconds of CPU per item (transfer, request) by kind. */
+export function cpuPerItem(cpu: Array<[string, number]>, items: number, digits = 1): string {
+  const total = cpu.reduce((a, [, s]) => a + s, 0);
+  const ms = (s: number) => Number(((s * 1000) / items).toFixed(digits));
+  return `${cpu.map(([k, s]) => `${k} ${ms(s)}`).join(', ')} (total ${ms(total)})`;
 }
 
 /** CPU seconds by kind spent between two readings of cpuByKind, largest first. */

@@ -3,7 +3,8 @@
 // lib/worker-process.ts) and the benchmarks' helper processes (bench/lib/*).
 import path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+/** The repository's root. */
+export const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
  * node's arguments to run `script` (relative to the repository) with tsx, after the flags

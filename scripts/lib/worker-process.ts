@@ -2,13 +2,10 @@
 // production (docker-compose: its own container): STACK_WORKER=process. Then the API and
 // the worker each have a core of their own instead of sharing one event loop; the
 // benchmarks run the stack this way (bench/lib/stack.ts). Its log lines pass through.
-import path from 'node:path';
 import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import { tsxArgs } from './node-process';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { ROOT, tsxArgs } from './node-process';
 
 export interface WorkerProcess {
   pid: number;

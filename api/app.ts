@@ -16,6 +16,8 @@ import type { ApiConfig } from '../scripts/lib/config';
 import { ErrorResponse } from './schemas';
 import errorsPlugin from './plugins/errors';
 import validationPlugin from './plugins/validation';
+import changeFeedPlugin from './plugins/change-feed';
+import cachesPlugin from './plugins/caches';
 import authPlugin from './plugins/auth';
 import healthRoutes from './routes/health';
 import authRoutes from './routes/auth';
@@ -40,7 +42,7 @@ export interface AppOptions {
     ApiConfig,
     'DEMO_MODE' | 'JWT_EXPIRES_IN' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'
   > &
-    Partial<Pick<ApiConfig, 'DATABASE_URL' | 'JWT_JWKS_URL' | 'JWT_JWKS_ISSUER' | 'JWT_JWKS_AUDIENCE' | 'JWT_JWKS_USERNAME_CLAIM' | 'RATE_LIMIT_PER_MINUTE' | 'LOGIN_RATE_LIMIT_PER_MINUTE'>> & {
+    Partial<Pick<ApiConfig, 'DATABASE_URL' | 'JWT_JWKS_URL' | 'JWT_JWKS_ISSUER' | 'JWT_JWKS_AUDIENCE' | 'JWT_JWKS_USERNAME_CLAIM' | 'RATE_LIMIT_PER_MINUTE' | 'LOGIN_RATE_LIMIT_PER_MINUTE' | 'READ_CACHE_TTL_MS' | 'READ_CACHE_MB'>> & {
       JWT_SECRET: string;
     };
 }
@@ -94,6 +96,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opt
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await fastify.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await fastify.register(changeFeedPlugin);
+  await fastify.register(cachesPlugin);
   await fastify.register(authPlugin);
   await fastify.register(healthRoutes);
   await fastify.register(authRoutes, { prefix: '/api' });

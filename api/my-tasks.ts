@@ -113,3 +113,22 @@ export async function myTasksBody(prisma: PrismaClient, actor: Actor, page: numb
   const { rows } = await pgPoolOf(prisma).query<{ body: string }>({ name, text: q.text, values: q.values as unknown[] });
   return rows[0].body;
 }
+
+/**
+ * The invalidation keys of a user's inbox (api/read-cache.ts): one per way a task reaches
+ * them (ways() above), as the trigger ic_cache_notify_task names them, and their groups
+ * (the names their items show; ic_cache_entity_changed, ic_cache_user_changed).
+ */
+export function inboxKeys(actor: Actor): string[] {
+  return [
+    `u:${actor.userId}`,
+    ...actor.memberships.map((m) => `e:${m.entityId}:${m.role}`),
+    ...(actor.groupRole ? actor.groupIds.map((g) => `g:${g}:${actor.groupRole}`) : []),
+    ...actor.groupIds.map((g) => `G:${g}`),
+  ];
+}
+
+/** A cached inbox body: the user, the page, and what decides its ways (a changed membership is another entry). */
+export function inboxCacheKey(actor: Actor, page: number, pageSize: number): string {
+  return `${inboxKeys(actor).join(',')}|${page}|${pageSize}`;
+}

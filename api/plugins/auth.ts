@@ -1,6 +1,7 @@
 // JWT authentication (@fastify/jwt, HS256 only, issuer and audience checked) and the
-// acting user: loaded from the database on every request, so a disabled user's token
-// stops working at once.
+// acting user: read from the database, or from the actors cache (plugins/caches.ts), whose
+// entry goes stale the moment a change to the user or their memberships commits (trigger
+// ic_cache_user_changed: a:<user>), so a disabled user's token stops working at once.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
@@ -9,7 +10,7 @@ import { createDecoder, createVerifier } from 'fast-jwt';
 import type { Actor } from '../../workflows/types';
 import { Prisma, type db } from '../../prisma/client';
 
-interface ActingUserRow {
+export interface ActingUserRow {
   id: string;
   username: string;
   displayName: string;
@@ -103,15 +104,19 @@ export default fp(async function auth(fastify: FastifyInstance) {
     }
     // One statement (a Prisma include would be three, and cost ~2 ms of this process's CPU
     // on every request: bench/inbox.ts).
-    const [user] = await prisma.$queryRaw<ActingUserRow[]>`
-      SELECT u.id, u.username, u."displayName", u."groupRole"::text AS "groupRole", u.active,
-             coalesce(json_agg(json_build_object('entityId', m."entityId", 'role', m.role, 'code', e.code, 'groupId', e."groupId")
-                      ORDER BY e.code, m.role) FILTER (WHERE m."entityId" IS NOT NULL), '[]') AS memberships
-      FROM "User" u
-      LEFT JOIN "Membership" m ON m."userId" = u.id
-      LEFT JOIN "Entity" e ON e.id = m."entityId"
-      WHERE ${who.id ? Prisma.sql`u.id = ${who.id}::uuid` : Prisma.sql`u.username = ${who.username!}`}
-      GROUP BY u.id`;
+    const load = async () => {
+      const [row] = await prisma.$queryRaw<ActingUserRow[]>`
+        SELECT u.id, u.username, u."displayName", u."groupRole"::text AS "groupRole", u.active,
+               coalesce(json_agg(json_build_object('entityId', m."entityId", 'role', m.role, 'code', e.code, 'groupId', e."groupId")
+                        ORDER BY e.code, m.role) FILTER (WHERE m."entityId" IS NOT NULL), '[]') AS memberships
+        FROM "User" u
+        LEFT JOIN "Membership" m ON m."userId" = u.id
+        LEFT JOIN "Entity" e ON e.id = m."entityId"
+        WHERE ${who.id ? Prisma.sql`u.id = ${who.id}::uuid` : Prisma.sql`u.username = ${who.username!}`}
+        GROUP BY u.id`;
+      return row as ActingUserRow | undefined;
+    };
+    const { value: user } = await fastify.caches.actors.get(who.id ? `id:${who.id}` : `name:${who.username}`, load, (u) => [`a:${u.id}`]);
     if (!user || !user.active) throw fastify.httpErrors.unauthorized('user is disabled or no longer exists');
     request.actor = {
       userId: user.id,

@@ -5,14 +5,13 @@
 // How events travel across processes: the worker's `persist` activity runs
 // `pg_notify('ic_events', '{"type":"task","transferId":…}')` in the transaction that
 // writes tasks (activities/index.ts), so the event exists only if the change committed.
-// This plugin keeps one dedicated pg connection that LISTENs on that channel (opened with
-// the first stream, re-opened after an error) and fans every event out to the connected
-// streams of users who may see the transfer (the scope of GET /api/transfers: parties'
-// members, HQ of the group). Events carry only ids and a type; the inbox then reloads
-// GET /api/tasks, which is scoped per user. A comment line every 25 s keeps proxies from
-// timing the stream out. Streams are ended before the server closes.
+// The API's change feed (plugins/change-feed.ts: one LISTEN connection per process, which
+// also invalidates the read caches first) hands every event to this plugin, which fans it
+// out to the connected streams of users who may see the transfer (the scope of GET
+// /api/transfers: parties' members, HQ of the group). Events carry only ids and a type;
+// the inbox then reloads GET /api/tasks, which is scoped per user. A comment line every
+// 25 s keeps proxies from timing the stream out. Streams are ended before the server closes.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { Client as PgClient, type Notification } from 'pg';
 import type { AuthUser } from '../plugins/auth';
 import { errors } from '../schemas';
 import { Type } from '@sinclair/typebox';
@@ -26,21 +25,18 @@ interface Stream {
 }
 
 const events: FastifyPluginAsync = async (fastify) => {
-  const { prisma, config } = fastify.deps;
-  const databaseUrl = (config as { DATABASE_URL?: string }).DATABASE_URL;
+  const { prisma } = fastify.deps;
   const streams = new Set<Stream>();
-  let listener: PgClient | null = null;
-  let connecting: Promise<void> | null = null;
-  let closing = false;
 
   function write(s: Stream, chunk: string): void {
     if (!s.reply.raw.writableEnded) s.reply.raw.write(chunk);
   }
 
-  async function fanOut(msg: Notification): Promise<void> {
+  async function fanOut(payload: string): Promise<void> {
+    if (streams.size === 0) return;
     let event: { type?: string; transferId?: string };
     try {
-      event = JSON.parse(msg.payload ?? '{}');
+      event = JSON.parse(payload || '{}');
     } catch {
       return;
     }
@@ -60,46 +56,15 @@ const events: FastifyPluginAsync = async (fastify) => {
     }
   }
 
-  async function listen(): Promise<void> {
-    if (listener || !databaseUrl || closing) return;
-    connecting ??= (async () => {
-      const client = new PgClient({ connectionString: databaseUrl, application_name: 'ic-confirm-events' });
-      client.on('notification', (msg) => void fanOut(msg).catch((err) => fastify.log.warn({ err }, 'live event not delivered')));
-      client.on('error', (err) => {
-        fastify.log.warn({ err }, 'live events: database connection lost; reconnecting');
-        if (listener === client) listener = null;
-        void client.end().catch(() => {});
-        setTimeout(() => void (streams.size > 0 && listen()), 2000).unref();
-      });
-      await client.connect();
-      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-      if (closing) {
-        await client.end();
-        return;
-      }
-      listener = client;
-    })()
-      .catch((err) => {
-        fastify.log.warn({ err }, 'live events: cannot listen; retrying');
-        setTimeout(() => void (streams.size > 0 && listen()), 5000).unref();
-      })
-      .finally(() => {
-        connecting = null;
-      });
-    await connecting;
-  }
+  fastify.changeFeed.on(EVENTS_CHANNEL, (payload) => void fanOut(payload).catch((err) => fastify.log.warn({ err }, 'live event not delivered')));
 
   const heartbeat = setInterval(() => streams.forEach((s) => write(s, ': ping\n\n')), HEARTBEAT_MS);
   heartbeat.unref();
 
   fastify.addHook('preClose', async () => {
-    closing = true;
     clearInterval(heartbeat);
     for (const s of streams) s.reply.raw.end();
     streams.clear();
-    const l = listener;
-    listener = null;
-    await l?.end().catch(() => {});
   });
 
   fastify.get(
@@ -115,7 +80,8 @@ const events: FastifyPluginAsync = async (fastify) => {
       },
     },
     async (request, reply) => {
-      await listen();
+      // Events from the hello on are delivered (unless the database is down: then sooner).
+      await Promise.race([fastify.changeFeed.whenUp(), new Promise((r) => setTimeout(r, 2000).unref())]);
       reply.hijack();
       reply.raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',

@@ -5,7 +5,7 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ActionResponse, CommentBody, PageQuery, HandOverBody, IdParams, RejectBody, TaskSchema, TransferSummary, errors } from '../schemas';
 import { assertPeriodOpen, loadTransfer, loadTransferDetail, runAction, unprocessable } from '../transfers-service';
-import { myTasksBody, TOTAL_CAP } from '../my-tasks';
+import { inboxCacheKey, inboxKeys, myTasksBody, TOTAL_CAP } from '../my-tasks';
 import { approveTaskUpdate, delegateTaskUpdate, rejectTaskUpdate, transferTaskUpdate } from '../../workflows/messages';
 import type { ActionResult, Colleague } from '../../workflows/types';
 import type { AuthUser } from '../plugins/auth';
@@ -41,10 +41,21 @@ const tasks: FastifyPluginAsync = async (fastify) => {
     },
     async (request, reply) => {
       const { page, pageSize } = request.query;
+      const actor = request.actor;
       // PostgreSQL builds the body (api/my-tasks.ts); tests check it against this schema.
-      const body = await myTasksBody(prisma, request.actor, page, pageSize);
+      // From the inboxes cache while none of the ways a task reaches this user has changed
+      // (api/read-cache.ts); `Cache-Control: no-cache` reads through.
+      const { value: body, hit } = await fastify.caches.inboxes.get(
+        inboxCacheKey(actor, page, pageSize),
+        () => myTasksBody(prisma, actor, page, pageSize),
+        () => inboxKeys(actor),
+        /no-cache/i.test(request.headers['cache-control'] ?? ''),
+      );
       // Already JSON text: Fastify sends a string as it is (no serializer runs).
-      return reply.type('application/json; charset=utf-8').send(body as never);
+      return reply
+        .type('application/json; charset=utf-8')
+        .header('x-cache', hit ? 'hit' : 'miss')
+        .send(body as never);
     },
   );
 

@@ -35,6 +35,10 @@ export const EnvVars = {
   JWT_JWKS_USERNAME_CLAIM: Type.String({ default: 'preferred_username' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1 }),
   LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 10, minimum: 1 }),
+  // The API's read caches (api/read-cache.ts): how long an entry may be served (0 turns them
+  // off) and how much memory they may hold.
+  READ_CACHE_TTL_MS: Type.Integer({ default: 1000, minimum: 0, maximum: 60_000 }),
+  READ_CACHE_MB: Type.Integer({ default: 64, minimum: 0, maximum: 4096 }),
   // WeCom / DingTalk robots: webhook URLs HQ may register (comma-separated URL prefixes).
   ROBOT_ALLOWED_URL_PREFIXES: Type.String({ default: 'https://qyapi.weixin.qq.com/,https://oapi.dingtalk.com/', pattern: '^\\s*https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*\\s*$' }),
   // `npm start` only (the embedded defaults)
@@ -87,7 +91,7 @@ export const API_ENV = [
   'LOG_LEVEL', 'LOG_FORMAT', 'DEMO_MODE', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_UI_URL', 'HOST', 'PORT', 'PUBLIC_URL', 'JWT_SECRET', 'JWT_EXPIRES_IN', 'JWT_ISSUER', 'JWT_AUDIENCE',
   'JWT_JWKS_URL', 'JWT_JWKS_ISSUER', 'JWT_JWKS_AUDIENCE', 'JWT_JWKS_USERNAME_CLAIM', 'RATE_LIMIT_PER_MINUTE', 'LOGIN_RATE_LIMIT_PER_MINUTE',
-  'ROBOT_ALLOWED_URL_PREFIXES',
+  'ROBOT_ALLOWED_URL_PREFIXES', 'READ_CACHE_TTL_MS', 'READ_CACHE_MB',
 ] as const;
 export type WorkerConfig = ReturnType<typeof loadEnv<(typeof WORKER_ENV)[number]>>;
 export type ApiConfig = ReturnType<typeof loadEnv<(typeof API_ENV)[number]>>;

@@ -1,0 +1,48 @@
+// The API's read caches (api/read-cache.ts), invalidated by the change feed's ic_cache keys:
+// the acting user of a request (plugins/auth.ts) and the body of GET /api/tasks
+// (routes/tasks.ts). READ_CACHE_TTL_MS=0 turns both off.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Invalidations, ReadCache } from '../read-cache';
+import type { ActingUserRow } from './auth';
+
+export interface Caches {
+  invalidations: Invalidations;
+  /** ActingUserRow by `id:<uuid>` or `name:<username>`; keys a:<user>. */
+  actors: ReadCache<ActingUserRow>;
+  /** GET /api/tasks bodies by user and page; keys u:, e:, g: (the ways a task reaches the user). */
+  inboxes: ReadCache<string>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    caches: Caches;
+  }
+}
+
+export default fp(
+  async function caches(fastify: FastifyInstance) {
+    const { config } = fastify.deps;
+    const ttlMs = config.READ_CACHE_TTL_MS ?? 1000;
+    const maxBytes = (config.READ_CACHE_MB ?? 64) * 1024 * 1024;
+    const invalidations = new Invalidations();
+    const c: Caches = {
+      invalidations,
+      // A user row is small; an eighth of the budget holds tens of thousands of them.
+      actors: new ReadCache<ActingUserRow>(invalidations, { ttlMs, maxBytes: Math.ceil(maxBytes / 8), sizeOf: (u) => 256 + u.memberships.length * 160 }),
+      inboxes: new ReadCache<string>(invalidations, { ttlMs, maxBytes, sizeOf: (body) => body.length * 2 }),
+    };
+    fastify.decorate('caches', c);
+    fastify.changeFeed.on('ic_cache', (key) => invalidations.invalidate(key));
+    fastify.changeFeed.onGap((up) => {
+      invalidations.listening = up;
+      invalidations.invalidateAll();
+    });
+    // An action's own changes are seen by its actor's next read whatever the notification's
+    // timing: their inbox is invalidated before the answer goes out.
+    fastify.addHook('onSend', async (request) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD' && request.actor) invalidations.invalidate(`u:${request.actor.userId}`);
+    });
+  },
+  { name: 'caches', dependencies: ['change-feed'] },
+);

@@ -54,7 +54,15 @@ export class Invalidations {
 interface Entry<V> {
   value: V;
   keys: readonly string[];
+  /** The invalidations heard when its read began. */
   mark: number;
+  /** When its read began (ms since the epoch). */
+  at: number;
+}
+
+interface Loading<V> {
+  mark: number;
+  promise: Promise<V | undefined>;
 }
 
 export interface ReadCacheOptions<V> {
@@ -64,19 +72,23 @@ export interface ReadCacheOptions<V> {
   sizeOf: (value: V) => number;
 }
 
+/** hit: from memory; shared: from a read another request had begun; miss: read for this request. */
+export type CacheState = 'hit' | 'shared' | 'miss';
+
 export class ReadCache<V extends object | string> {
   private readonly lru: LRUCache<string, Entry<V>> | null;
-  hits = 0;
-  misses = 0;
+  private readonly loading = new Map<string, Loading<V>>();
+  private readonly ttlMs: number;
+  readonly counts: Record<CacheState, number> = { hit: 0, shared: 0, miss: 0 };
 
   constructor(
     private readonly invalidations: Invalidations,
     opts: ReadCacheOptions<V>,
   ) {
+    this.ttlMs = opts.ttlMs;
     this.lru =
       opts.ttlMs > 0 && opts.maxBytes > 0
         ? new LRUCache<string, Entry<V>>({
-            ttl: opts.ttlMs,
             maxSize: opts.maxBytes,
             sizeCalculation: (e, k) => Math.max(1, opts.sizeOf(e.value) + k.length * 2 + 64),
           })
@@ -87,26 +99,57 @@ export class ReadCache<V extends object | string> {
    * The value under `key`, from the cache when fresh, else from `load()` (undefined: there
    * is none, and that is not cached); `keys(value)` are the invalidation keys the value
    * depends on. `bypass` reads through (and refreshes).
+   *
+   * Requests that miss together share one read (when none of its keys changed since it
+   * began). An entry past its TTL but not invalidated is still served, up to twice the TTL,
+   * while one request reads it again: expiry never sends every request to the database
+   * at once.
    */
-  async get<L extends V | undefined>(key: string, load: () => Promise<L>, keys: (value: V) => readonly string[], bypass = false): Promise<{ value: L; hit: boolean }> {
+  async get<L extends V | undefined>(key: string, load: () => Promise<L>, keys: (value: V) => readonly string[], bypass = false): Promise<{ value: L; state: CacheState }> {
     const lru = this.lru;
-    if (lru && !bypass) {
+    if (!lru) {
+      this.counts.miss += 1;
+      return { value: await load(), state: 'miss' };
+    }
+    const inv = this.invalidations;
+    if (!bypass) {
       const e = lru.get(key);
-      if (e && this.invalidations.fresh(e.mark, e.keys)) {
-        this.hits += 1;
-        return { value: e.value as L, hit: true };
+      if (e && inv.fresh(e.mark, e.keys)) {
+        const age = Date.now() - e.at;
+        if (age <= this.ttlMs || (age <= 2 * this.ttlMs && this.loading.has(key))) {
+          this.counts.hit += 1;
+          return { value: e.value as L, state: 'hit' };
+        }
+      }
+      const pending = this.loading.get(key);
+      if (pending) {
+        const value = await pending.promise;
+        if (value !== undefined && inv.fresh(pending.mark, keys(value))) {
+          this.counts.shared += 1;
+          return { value: value as L, state: 'shared' };
+        }
       }
     }
-    this.misses += 1;
-    const mark = this.invalidations.mark();
-    const value = await load();
-    if (lru && value !== undefined) {
-      const entry = { value, keys: keys(value), mark };
-      // Not stored when a change it depends on was heard while it was read.
-      if (this.invalidations.fresh(mark, entry.keys)) lru.set(key, entry);
-      else lru.delete(key);
+    this.counts.miss += 1;
+    const mark = inv.mark();
+    const at = Date.now();
+    const promise = load();
+    const mine: Loading<V> = { mark, promise };
+    this.loading.set(key, mine);
+    try {
+      const value = await promise;
+      if (value !== undefined) {
+        const entry: Entry<V> = { value, keys: keys(value), mark, at };
+        // Not stored when a change it depends on was heard while it was read.
+        if (inv.fresh(mark, entry.keys)) {
+          const held = lru.get(key);
+          if (!held || held.mark <= mark) lru.set(key, entry);
+        } else lru.delete(key);
+      }
+      return { value, state: 'miss' };
+    } finally {
+      if (this.loading.get(key) === mine) this.loading.delete(key);
     }
-    return { value, hit: false };
   }
 
   /** Entries held (for tests and diagnostics). */

@@ -1,9 +1,13 @@
 // 2. Inbox under load: INBOX_TASKS open tasks (default 100,000) in the database, spread
 // over the demo users, inserted with SQL; GET /api/tasks for random users at
 // INBOX_CONNECTIONS concurrent connections (default 50) with autocannon: req/s, p50/p99.
-// Baseline: a bare Fastify route on the same machine, same autocannon settings. Prints
-// the plan (EXPLAIN ANALYZE) of the one statement GET /api/tasks runs (api/my-tasks.ts's
-// myTasksSql, the route's own code) for an accountant and for HQ finance.
+// Three runs of the API: as it is (the read caches on: api/read-cache.ts), reading through
+// them (`Cache-Control: no-cache` on every request: the statement on every request), and
+// as it is while INBOX_CHURN_PER_S tasks change every second (each change its own
+// transaction, so its invalidation reaches the cache). Baseline: a bare Fastify route on
+// the same machine, same autocannon settings. Prints the plan (EXPLAIN ANALYZE) of the one
+// statement GET /api/tasks runs (api/my-tasks.ts's myTasksSql, the route's own code) for
+// an accountant and for HQ finance.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -12,7 +16,7 @@ import { myTasksSql } from '../api/my-tasks';
 import { createPrisma, type PrismaClient } from '../prisma/client';
 import { withStack, ROOT } from './lib/stack';
 import { cpuByKind, cpuDelta, cpuPerItem } from './lib/cpu';
-import { call, intEnv, login, round, sql, type BenchResult } from './lib/util';
+import { call, intEnv, login, pgPool, round, sleep, sql, type BenchResult } from './lib/util';
 
 export const USERS = ['hq.finance', 'sh01.accountant', 'sh01.supervisor', 'sz02.accountant', 'sz02.supervisor', 'hk03.accountant', 'hk03.supervisor'];
 const SUBS = ['SH01', 'SZ02', 'HK03'];
@@ -114,7 +118,14 @@ export async function explain(url: string, q: Captured): Promise<{ text: string;
   return { text, ms };
 }
 
-function cannon(url: string, tokens: string[], connections: number, duration: number): Promise<autocannon.Result> {
+interface Cannon {
+  result: autocannon.Result;
+  /** Responses by their x-cache header (hit, miss, none). */
+  cache: Record<string, number>;
+}
+
+function cannon(url: string, tokens: string[], connections: number, duration: number, headers: Record<string, string> = {}): Promise<Cannon> {
+  const cache: Record<string, number> = {};
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -125,14 +136,50 @@ function cannon(url: string, tokens: string[], connections: number, duration: nu
           {
             method: 'GET',
             path: '/api/tasks',
-            setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}` } }),
+            setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headers, authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}` } }),
+            onResponse: (_status, _body, _context, h) => {
+              const k = String(h?.['x-cache'] ?? 'none');
+              cache[k] = (cache[k] ?? 0) + 1;
+            },
           },
         ],
       },
-      (err, result) => (err ? reject(err) : resolve(result)),
+      (err, result) => (err ? reject(err) : resolve({ result, cache })),
     );
   });
 }
+
+/** Changes `perSecond` random open tasks every second (one transaction each) until stopped. */
+function churn(url: string, perSecond: number): { stop(): Promise<number> } {
+  const db = pgPool(url, 2);
+  let changed = 0;
+  let running = true;
+  const loop = (async () => {
+    const ids = (await db.query<{ id: string }>(`SELECT id FROM "Task" WHERE status = 'OPEN' ORDER BY random() LIMIT 2000`)).rows.map((r) => r.id);
+    const t0 = Date.now();
+    while (running && perSecond > 0) {
+      const id = ids[changed % ids.length];
+      await db.query(`UPDATE "Task" SET "dueAt" = "dueAt" + interval '1 millisecond', "updatedAt" = now() WHERE id = $1`, [id]);
+      changed += 1;
+      const ahead = t0 + (changed * 1000) / perSecond - Date.now();
+      if (ahead > 0) await sleep(ahead);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await db.end();
+      return changed;
+    },
+  };
+}
+
+const hitRate = (c: Cannon) => {
+  const hits = c.cache.hit ?? 0;
+  const total = Object.values(c.cache).reduce((a, b) => a + b, 0);
+  return total ? `${round((100 * hits) / total, 1)} % (${hits} of ${total})` : 'n/a';
+};
 
 async function startBareServer(bodyFile: string): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'lib', 'bare-server.ts')], {
@@ -163,6 +210,7 @@ export async function run(): Promise<BenchResult> {
   const N = intEnv('INBOX_TASKS', 100_000);
   const CONN = intEnv('INBOX_CONNECTIONS', 50);
   const DURATION = intEnv('INBOX_DURATION_S', 30);
+  const CHURN = intEnv('INBOX_CHURN_PER_S', 40);
   const startedAt = new Date().toISOString();
   const t00 = Date.now();
   return withStack('inbox', async (stack) => {
@@ -193,45 +241,74 @@ export async function run(): Promise<BenchResult> {
       }
     }
 
-    // Warm up, then measure: the API, then the bare route with the same settings.
+    // Warm up, then measure: the API as it is, reading through its caches, as it is while
+    // tasks change; then the bare route with the same settings.
     await cannon(base, tokens, CONN, 3);
     const cpu0 = cpuByKind(stack.pid);
     const api = await cannon(base, tokens, CONN, DURATION);
     const cpu = cpuDelta(cpu0, cpuByKind(stack.pid));
-    const perRequest = cpuPerItem(cpu, api.requests.total, 2);
+    const perRequest = cpuPerItem(cpu, api.result.requests.total, 2);
+    const cpu1 = cpuByKind(stack.pid);
+    const through = await cannon(base, tokens, CONN, DURATION, { 'cache-control': 'no-cache' });
+    const perRequestThrough = cpuPerItem(cpuDelta(cpu1, cpuByKind(stack.pid)), through.result.requests.total, 2);
+    const writer = churn(stack.ownerDatabaseUrl, CHURN);
+    let churned: Cannon;
+    let changed: number;
+    const c0 = Date.now();
+    try {
+      churned = await cannon(base, tokens, CONN, DURATION);
+    } finally {
+      changed = await writer.stop();
+    }
+    const churnRate = changed / ((Date.now() - c0) / 1000);
     const bodyFile = path.join(stack.dir, 'bare-body.json');
     fs.writeFileSync(bodyFile, sampleBody);
     const bare = await startBareServer(bodyFile);
-    let baseline: autocannon.Result;
+    let baseline: Cannon;
     try {
       await cannon(bare.url, tokens, CONN, 3);
       baseline = await cannon(bare.url, tokens, CONN, DURATION);
     } finally {
       await bare.stop();
     }
-    const ratio = api.requests.average / baseline.requests.average;
-    const errors = api.errors + api.timeouts + api.non2xx;
+    const b = baseline.result;
+    const ratio = api.result.requests.average / b.requests.average;
+    const errorsOf = (c: Cannon) => c.result.errors + c.result.timeouts + c.result.non2xx;
+    const errors = errorsOf(api) + errorsOf(through) + errorsOf(churned);
+    const line = (c: Cannon) =>
+      `${round(c.result.requests.average)} req/s (${round(c.result.requests.average / b.requests.average, 3)}×), p50 ${c.result.latency.p50} ms, p99 ${c.result.latency.p99} ms, cache hits ${hitRate(c)}`;
     return {
       name: 'inbox',
-      params: { 'open tasks': N, connections: CONN, 'duration (s)': DURATION, users: USERS.length, 'response bytes (sz02.accountant page 1)': sampleBody.length },
+      params: {
+        'open tasks': N,
+        connections: CONN,
+        'duration (s)': DURATION,
+        users: USERS.length,
+        'response bytes (sz02.accountant page 1)': sampleBody.length,
+        'task changes per second (churn run)': CHURN,
+      },
       figures: {
         'insert (s)': round(insertS, 1),
         'open tasks per user': Object.entries(perUser).map(([u, n]) => `${u} ${n}`).join(', '),
-        'req/s (mean)': round(api.requests.average),
-        'latency p50 (ms)': api.latency.p50,
-        'latency p99 (ms)': api.latency.p99,
-        'latency max (ms)': api.latency.max,
-        'requests / errors (non-2xx, timeouts)': `${api.requests.total} / ${errors}`,
+        'req/s (mean)': round(api.result.requests.average),
+        'latency p50 (ms)': api.result.latency.p50,
+        'latency p99 (ms)': api.result.latency.p99,
+        'latency max (ms)': api.result.latency.max,
+        'cache hits': hitRate(api),
+        'requests / errors (non-2xx, timeouts), all three runs': `${api.result.requests.total + through.result.requests.total + churned.result.requests.total} / ${errors}`,
         'CPU ms per request, by process (autocannon runs in the bench process)': perRequest,
+        'read through the caches (Cache-Control: no-cache)': line(through),
+        'read through: CPU ms per request, by process': perRequestThrough,
+        [`while ${round(churnRate, 1)} tasks change per second`]: line(churned),
         'EXPLAIN ANALYZE execution (ms)': Object.entries(queryMs).map(([k, v]) => `${k} ${v}`).join(', '),
       },
       baseline: {
-        'bare Fastify req/s (mean)': round(baseline.requests.average),
-        'bare latency p50 / p99 (ms)': `${baseline.latency.p50} / ${baseline.latency.p99}`,
+        'bare Fastify req/s (mean)': round(b.requests.average),
+        'bare latency p50 / p99 (ms)': `${b.latency.p50} / ${b.latency.p99}`,
       },
       ratio: { name: 'API req/s ÷ bare Fastify req/s', value: ratio },
       targets: [
-        { name: 'p99 < 50 ms', ok: api.latency.p99 < 50, detail: `${api.latency.p99} ms` },
+        { name: 'p99 < 50 ms', ok: api.result.latency.p99 < 50, detail: `${api.result.latency.p99} ms` },
         { name: '≥ 0.3× baseline req/s', ok: ratio >= 0.3, detail: `${round(ratio, 3)}×` },
         { name: 'no errors', ok: errors === 0, detail: `${errors}` },
       ],

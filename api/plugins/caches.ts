@@ -10,8 +10,8 @@ export interface Caches {
   invalidations: Invalidations;
   /** ActingUserRow by `id:<uuid>` or `name:<username>`; keys a:<user>. */
   actors: ReadCache<ActingUserRow>;
-  /** GET /api/tasks bodies by user and page; keys u:, e:, g: (the ways a task reaches the user). */
-  inboxes: ReadCache<string>;
+  /** GET /api/tasks bodies (UTF-8, ready to send) by user and page; keys u:, e:, g:, G: (api/my-tasks.ts inboxKeys). */
+  inboxes: ReadCache<Buffer>;
 }
 
 declare module 'fastify' {
@@ -30,7 +30,7 @@ export default fp(
       invalidations,
       // A user row is small; an eighth of the budget holds tens of thousands of them.
       actors: new ReadCache<ActingUserRow>(invalidations, { ttlMs, maxBytes: Math.ceil(maxBytes / 8), sizeOf: (u) => 256 + u.memberships.length * 160 }),
-      inboxes: new ReadCache<string>(invalidations, { ttlMs, maxBytes, sizeOf: (body) => body.length * 2 }),
+      inboxes: new ReadCache<Buffer>(invalidations, { ttlMs, maxBytes, sizeOf: (body) => body.length }),
     };
     fastify.decorate('caches', c);
     fastify.changeFeed.on('ic_cache', (key) => invalidations.invalidate(key));

@@ -45,16 +45,16 @@ const tasks: FastifyPluginAsync = async (fastify) => {
       // PostgreSQL builds the body (api/my-tasks.ts); tests check it against this schema.
       // From the inboxes cache while none of the ways a task reaches this user has changed
       // (api/read-cache.ts); `Cache-Control: no-cache` reads through.
-      const { value: body, hit } = await fastify.caches.inboxes.get(
+      const { value: body, state } = await fastify.caches.inboxes.get(
         inboxCacheKey(actor, page, pageSize),
-        () => myTasksBody(prisma, actor, page, pageSize),
+        async () => Buffer.from(await myTasksBody(prisma, actor, page, pageSize)),
         () => inboxKeys(actor),
         /no-cache/i.test(request.headers['cache-control'] ?? ''),
       );
-      // Already JSON text: Fastify sends a string as it is (no serializer runs).
+      // Already JSON, encoded once: Fastify sends a Buffer as it is (no serializer runs).
       return reply
         .type('application/json; charset=utf-8')
-        .header('x-cache', hit ? 'hit' : 'miss')
+        .header('x-cache', state)
         .send(body as never);
     },
   );

@@ -14,8 +14,11 @@
 //
 // Nothing is served while the change feed is down (notifications would be missed), and
 // everything is dropped when it comes back. The TTL (READ_CACHE_TTL_MS) bounds what the
-// cache cannot see change: the countdowns (timeLeftMs, overdue) of a cached inbox.
-// Entries are kept in an LRU bounded in bytes (READ_CACHE_MB).
+// cache cannot see change: the countdowns (timeLeftMs, overdue) of a cached inbox. Past
+// it, one request reads again while the others are still served the entry (up to twice
+// the TTL), and requests that miss together share one read: neither an expiry nor an
+// invalidation sends every waiting request to the database at once. Entries are kept in
+// an LRU bounded in bytes (READ_CACHE_MB).
 import { LRUCache } from 'lru-cache';
 
 /** What has been invalidated, by key, in the order heard (shared by every cache of a process). */

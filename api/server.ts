@@ -32,6 +32,15 @@ export async function buildServer(config: ApiConfig, deps: ServerDeps): Promise<
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    // One access-log line per request, when it is answered (below), instead of Fastify's two
+    // (incoming, completed): logging was a sixth of a cached inbox answer's CPU.
+    disableRequestLogging: true,
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { req: request, res: reply, responseTime: reply.elapsedTime, user: request.actor?.username },
+      'request completed',
+    );
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import * as e2e from './e2e';
+import * as e2eFloor from './e2e-floor';
 import * as inbox from './inbox';
 import * as inboxSql from './inbox-sql';
 import * as importBench from './import';
@@ -14,6 +15,7 @@ import { printResult, saveResult, type BenchResult } from './lib/util';
 
 const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   e2e: e2e.run,
+  'e2e-floor': e2eFloor.run,
   inbox: inbox.run,
   'inbox-sql': inboxSql.run,
   import: importBench.run,

@@ -28,9 +28,9 @@ export default fp(
     const invalidations = new Invalidations();
     const c: Caches = {
       invalidations,
-      // A user row is small; an eighth of the budget holds tens of thousands of them.
+      // READ_CACHE_MB in all: a user row is small, an eighth holds tens of thousands of them.
       actors: new ReadCache<ActingUserRow>(invalidations, { ttlMs, maxBytes: Math.ceil(maxBytes / 8), sizeOf: (u) => 256 + u.memberships.length * 160 }),
-      inboxes: new ReadCache<Buffer>(invalidations, { ttlMs, maxBytes, sizeOf: (body) => body.length }),
+      inboxes: new ReadCache<Buffer>(invalidations, { ttlMs, maxBytes: maxBytes - Math.ceil(maxBytes / 8), sizeOf: (body) => body.length }),
     };
     fastify.decorate('caches', c);
     fastify.changeFeed.on('ic_cache', (key) => invalidations.invalidate(key));

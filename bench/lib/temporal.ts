@@ -17,8 +17,8 @@ export interface BareWorker {
   stop(): Promise<void>;
 }
 
-/** A Worker running only the baseline workflows, with default options, on its own task queue. */
-export async function startBareWorker(address: string): Promise<BareWorker> {
+/** A Worker running only the baseline workflows, with default options, on its own task queue (and `activities`, if given). */
+export async function startBareWorker(address: string, activities?: object): Promise<BareWorker> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -26,7 +26,7 @@ export async function startBareWorker(address: string): Promise<BareWorker> {
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../baseline-workflows'), logger: quiet as never }).then((b) => b.code);
   const connection = await NativeConnection.connect({ address });
   const taskQueue = `bench-baseline-${crypto.randomBytes(4).toString('hex')}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle: { code: await bundle } });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle: { code: await bundle }, ...(activities ? { activities } : {}) });
   const running = worker.run();
   return {
     taskQueue,

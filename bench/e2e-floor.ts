@@ -1,0 +1,82 @@
+// Diagnostic for benchmark 1 (e2e): how fast can ANY durable confirmation go on this
+// stack? The floor workflow (bench/baseline-workflows.ts) does the least a confirmation
+// that the database must show can do: a row written when it starts (local activity), the
+// Update's decision written to that row, completion; no API, no Prisma, one statement per
+// write, started and updated by the same clients as e2e's bare baseline. Two variants of
+// the decision's write: an ordinary activity (what the transfer workflow does) and a local
+// activity inside the Update's workflow task (the lever left open in docs/benchmarks.md).
+// Each one's rate against the bare workflow's, measured in the same run: if the floor is
+// near or below 0.5×, no design that keeps the database in step through activities meets
+// e2e's ≥ 0.5× on this machine.
+import crypto from 'node:crypto';
+import { withStack } from './lib/stack';
+import { cpuByKind, cpuDelta, cpuPerItem } from './lib/cpu';
+import { startBareWorker, temporalClient } from './lib/temporal';
+import { bareUpdate, bareUpdateWorkflow, floorConfirm, floorWorkflow } from './baseline-workflows';
+import { createFloorActivities, FLOOR_TABLE_SQL } from './lib/floor-activities';
+import { intEnv, pgPool, pool, round, summary, type BenchResult } from './lib/util';
+
+export async function run(): Promise<BenchResult> {
+  const N = intEnv('E2E_TRANSFERS', 2000);
+  const C = intEnv('E2E_CLIENTS', 20);
+  const startedAt = new Date().toISOString();
+  const t00 = Date.now();
+  return withStack('e2e-floor', async (stack) => {
+    const temporal = await temporalClient(stack.temporalAddress);
+    const db = pgPool(stack.ownerDatabaseUrl, 10);
+    await db.query(FLOOR_TABLE_SQL);
+    const worker = await startBareWorker(stack.temporalAddress, createFloorActivities(db));
+    const tag = crypto.randomBytes(3).toString('hex');
+    type Phase = { rate: number; cpu: string; p50: number; p95: number };
+    const measure = async (name: string, one: (i: number) => Promise<void>): Promise<Phase> => {
+      const latency: number[] = [];
+      const cpu0 = cpuByKind(stack.pid);
+      const t0 = Date.now();
+      await pool(N, C, async (i) => {
+        const u0 = performance.now();
+        await one(i);
+        latency.push(performance.now() - u0);
+      });
+      const s = (Date.now() - t0) / 1000;
+      const l = summary(latency);
+      return { rate: N / s, cpu: cpuPerItem(cpuDelta(cpu0, cpuByKind(stack.pid)), N), p50: l.p50, p95: l.p95 };
+    };
+    try {
+      const bare = await measure('bare', async (i) => {
+        const h = await temporal.workflow.start(bareUpdateWorkflow, { taskQueue: worker.taskQueue, workflowId: `bench-floor-bare-${tag}-${i}` });
+        await h.executeUpdate(bareUpdate, { args: [`ok-${i}`] });
+        await h.result();
+      });
+      const floor = (decisionLocal: boolean) =>
+        measure(decisionLocal ? 'floor-local' : 'floor', async (i) => {
+          const id = `${tag}-${decisionLocal ? 'l' : 'a'}-${i}`;
+          const h = await temporal.workflow.start(floorWorkflow, { taskQueue: worker.taskQueue, workflowId: `bench-floor-${id}`, args: [id, decisionLocal] });
+          await h.executeUpdate(floorConfirm, { args: [`ok-${i}`] });
+          await h.result();
+        });
+      const activity = await floor(false);
+      const localDecision = await floor(true);
+      const [{ n }] = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM bench_floor WHERE id LIKE $1 AND status = 'CONFIRMED'`, [`${tag}-%`])).rows;
+      const line = (p: Phase) => `${round(p.rate, 2)}/s (${round(p.rate / bare.rate, 3)}×), start→completed p50 ${round(p.p50)} ms, p95 ${round(p.p95)} ms; CPU ms each: ${p.cpu}`;
+      return {
+        name: 'e2e-floor',
+        params: { workflows: N, clients: C },
+        figures: {
+          'floor: decision written by an activity (as the transfer workflow)': line(activity),
+          'floor: decision written by a local activity in the Update’s workflow task': line(localDecision),
+          'rows CONFIRMED (must be 2 × workflows)': n,
+        },
+        baseline: { 'bare workflows (start + Update + complete)': line(bare) },
+        ratio: { name: 'floor (activity) ÷ bare', value: activity.rate / bare.rate },
+        targets: [{ name: 'every floor workflow wrote its confirmation', ok: n === 2 * N, detail: `${n} of ${2 * N}` }],
+        notes: [],
+        startedAt,
+        elapsedS: round((Date.now() - t00) / 1000, 1),
+      };
+    } finally {
+      await worker.stop();
+      await temporal.connection.close();
+      await db.end();
+    }
+  });
+}

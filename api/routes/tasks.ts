@@ -32,6 +32,9 @@ const tasks: FastifyPluginAsync = async (fastify) => {
       schema: {
         tags: ['tasks'],
         summary: 'my open tasks (assigned, delegated to me, or offered to my entities), soonest due first',
+        description:
+          'Answered from memory until one of these tasks, their transfers or the names they show changes (`x-cache: hit`), else read (`miss`, or `shared` with a read already under way). ' +
+          'Countdowns (`timeLeftMs`, `overdue`) may be up to READ_CACHE_TTL_MS old (1 s by default). `Cache-Control: no-cache` reads through.',
         querystring: PageQuery,
         response: {
           200: MyTasksResponse,

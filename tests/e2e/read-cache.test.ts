@@ -58,7 +58,7 @@ async function server(extra: Record<string, string> = {}): Promise<Server> {
   };
 }
 
-async function openTask(fx: Fixture, data: { candidateEntityId?: string; candidateRole?: 'ACCOUNTANT' | 'SUPERVISOR'; assigneeId?: string }) {
+async function openTask(fx: Fixture, data: { candidateEntityId?: string; candidateRole?: 'ACCOUNTANT' | 'SUPERVISOR'; candidateGroupRole?: 'HQ_FINANCE'; assigneeId?: string }) {
   const t = await insertTransfer(fx, { dueInMs: 3_600_000 });
   const id = crypto.randomUUID();
   await testPrisma().task.create({
@@ -119,6 +119,17 @@ describe('read caches', () => {
     const delegated = await s.inbox(acc2);
     expect(delegated.cache).toBe('miss');
     expect(delegated.items.map((i) => i.id)).toContain(named.taskId);
+    // Offered to HQ finance in the group (key g:<group>:HQ_FINANCE).
+    const hq = fx.users.hq.id;
+    const before = await s.inbox(hq);
+    expect((await s.inbox(hq)).cache).toBe('hit');
+    m = s.mark();
+    const arbitrate = await openTask(fx, { candidateGroupRole: 'HQ_FINANCE' });
+    await s.heard(`g:${fx.groupId}:HQ_FINANCE`, m);
+    const after = await s.inbox(hq);
+    expect(after.cache).toBe('miss');
+    expect(after.items.map((i) => i.id)).toEqual(expect.arrayContaining([arbitrate.taskId]));
+    expect(after.total).toBe(before.total + 1);
     // Another group's change does not touch this inbox.
     const other = await createFixture();
     m = s.mark();

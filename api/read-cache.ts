@@ -1,7 +1,8 @@
-// Read caches of the API process: the acting user of a request (every route) and the
-// body of GET /api/tasks. Both are what a busy month-end mostly reads again unchanged:
-// an inbox is polled, and reloaded on every live event, far more often than its tasks
-// change.
+// The read cache of the API process, for the body of GET /api/tasks: what a busy month-end
+// mostly reads again unchanged (an inbox is polled, and reloaded on every live event, far
+// more often than its tasks change). The acting user is not cached (plugins/auth.ts): a
+// disabled user must be refused by the next request after the change commits, which only
+// the database can promise.
 //
 // Correctness comes from invalidation, not from the TTL. Triggers send, on commit, the
 // keys a change touches (migration read_cache_invalidation; api/plugins/change-feed.ts

@@ -1,16 +1,15 @@
 // JWT authentication (@fastify/jwt, HS256 only, issuer and audience checked) and the
-// acting user: read from the database, or from the actors cache (plugins/caches.ts), whose
-// entry goes stale the moment a change to the user or their memberships commits (trigger
-// ic_cache_user_changed: a:<user>), so a disabled user's token stops working at once.
+// acting user: loaded from the database on every request, so a disabled user's token
+// stops working at once.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
 import buildGetJwks from 'get-jwks';
 import { createDecoder, createVerifier } from 'fast-jwt';
 import type { Actor } from '../../workflows/types';
-import { Prisma, type db } from '../../prisma/client';
+import { pgPoolOf, type db } from '../../prisma/client';
 
-export interface ActingUserRow {
+interface ActingUserRow {
   id: string;
   username: string;
   displayName: string;
@@ -42,6 +41,18 @@ declare module 'fastify' {
     actor: AuthUser;
   }
 }
+
+const actorSql = (where: string) => `
+  SELECT u.id, u.username, u."displayName", u."groupRole"::text AS "groupRole", u.active,
+         coalesce(json_agg(json_build_object('entityId', m."entityId", 'role', m.role, 'code', e.code, 'groupId', e."groupId")
+                  ORDER BY e.code, m.role) FILTER (WHERE m."entityId" IS NOT NULL), '[]') AS memberships
+  FROM "User" u
+  LEFT JOIN "Membership" m ON m."userId" = u.id
+  LEFT JOIN "Entity" e ON e.id = m."entityId"
+  WHERE ${where}
+  GROUP BY u.id`;
+const ACTOR_BY_ID = { name: 'acting_user_by_id', text: actorSql('u.id = $1::uuid') };
+const ACTOR_BY_NAME = { name: 'acting_user_by_name', text: actorSql('u.username = $1') };
 
 export default fp(async function auth(fastify: FastifyInstance) {
   const { config, prisma } = fastify.deps;
@@ -104,21 +115,12 @@ export default fp(async function auth(fastify: FastifyInstance) {
     if (who.id !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(who.id)) {
       throw fastify.httpErrors.unauthorized('invalid token: its subject is not a user id');
     }
-    // One statement (a Prisma include would be three, and cost ~2 ms of this process's CPU
-    // on every request: bench/inbox.ts).
-    const load = async () => {
-      const [row] = await prisma.$queryRaw<ActingUserRow[]>`
-        SELECT u.id, u.username, u."displayName", u."groupRole"::text AS "groupRole", u.active,
-               coalesce(json_agg(json_build_object('entityId', m."entityId", 'role', m.role, 'code', e.code, 'groupId', e."groupId")
-                        ORDER BY e.code, m.role) FILTER (WHERE m."entityId" IS NOT NULL), '[]') AS memberships
-        FROM "User" u
-        LEFT JOIN "Membership" m ON m."userId" = u.id
-        LEFT JOIN "Entity" e ON e.id = m."entityId"
-        WHERE ${who.id ? Prisma.sql`u.id = ${who.id}::uuid` : Prisma.sql`u.username = ${who.username!}`}
-        GROUP BY u.id`;
-      return row as ActingUserRow | undefined;
-    };
-    const { value: user } = await fastify.caches.actors.get(who.id ? `id:${who.id}` : `name:${who.username}`, load, (u) => [`a:${u.id}`]);
+    // Read on every request, so that a disabled user is refused by the next request after
+    // the change commits (no cache can promise that without asking the database). One named
+    // statement on the pg pool, planned once per connection (a Prisma include would be
+    // three statements and ~2 ms of this process's CPU per request: bench/inbox.ts).
+    const { rows } = await pgPoolOf(prisma).query<ActingUserRow>(who.id ? { ...ACTOR_BY_ID, values: [who.id] } : { ...ACTOR_BY_NAME, values: [who.username] });
+    const user = rows[0] as ActingUserRow | undefined;
     if (!user || !user.active) throw fastify.httpErrors.unauthorized('user is disabled or no longer exists');
     request.actor = {
       userId: user.id,

@@ -1,15 +1,11 @@
-// The API's read caches (api/read-cache.ts), invalidated by the change feed's ic_cache keys:
-// the acting user of a request (plugins/auth.ts) and the body of GET /api/tasks
-// (routes/tasks.ts). READ_CACHE_TTL_MS=0 turns both off.
+// The API's read cache (api/read-cache.ts) of GET /api/tasks bodies (routes/tasks.ts),
+// invalidated by the change feed's ic_cache keys. READ_CACHE_TTL_MS=0 turns it off.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Invalidations, ReadCache } from '../read-cache';
-import type { ActingUserRow } from './auth';
 
 export interface Caches {
   invalidations: Invalidations;
-  /** ActingUserRow by `id:<uuid>` or `name:<username>`; keys a:<user>. */
-  actors: ReadCache<ActingUserRow>;
   /** GET /api/tasks bodies (UTF-8, ready to send) by user and page; keys u:, e:, g:, G: (api/my-tasks.ts inboxKeys). */
   inboxes: ReadCache<Buffer>;
 }
@@ -28,9 +24,7 @@ export default fp(
     const invalidations = new Invalidations();
     const c: Caches = {
       invalidations,
-      // READ_CACHE_MB in all: a user row is small, an eighth holds tens of thousands of them.
-      actors: new ReadCache<ActingUserRow>(invalidations, { ttlMs, maxBytes: Math.ceil(maxBytes / 8), sizeOf: (u) => 256 + u.memberships.length * 160 }),
-      inboxes: new ReadCache<Buffer>(invalidations, { ttlMs, maxBytes: maxBytes - Math.ceil(maxBytes / 8), sizeOf: (body) => body.length }),
+      inboxes: new ReadCache<Buffer>(invalidations, { ttlMs, maxBytes, sizeOf: (body) => body.length }),
     };
     fastify.decorate('caches', c);
     fastify.changeFeed.on('ic_cache', (key) => invalidations.invalidate(key));

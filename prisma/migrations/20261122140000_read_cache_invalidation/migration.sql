@@ -1,11 +1,10 @@
--- Invalidation of the API's read caches (api/read-cache.ts). Every change to what GET
--- /api/tasks shows, or to who a user is, sends the keys it touches on channel ic_cache,
+-- Invalidation of the API's read cache (api/read-cache.ts). Every change to what GET
+-- /api/tasks shows sends the keys it touches on channel ic_cache,
 -- from triggers (so whoever writes is covered: the worker, an import, a test, a bench)
 -- and only if the change commits:
 --   u:<user>                 tasks assigned or delegated to that user
 --   e:<entity>:<EntityRole>  tasks offered to a role in an entity
 --   g:<group>:<GroupRole>    tasks offered to an HQ role in a group
---   a:<user>                 the user's row or memberships (the acting user of a request)
 --   G:<group>                names shown in the group's inboxes (an entity, a user's display name)
 --   *                        everything (a user of no entity renamed)
 -- Only tasks that are or were OPEN are in an inbox. PostgreSQL sends a key once per
@@ -50,7 +49,6 @@ CREATE TRIGGER ic_cache_transfer_changed AFTER UPDATE ON "Transfer"
 
 CREATE FUNCTION ic_cache_user_changed() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
-  PERFORM pg_notify(''ic_cache'', ''a:'' || OLD.id)\x3B
   IF TG_OP = ''DELETE'' OR NEW."displayName" IS DISTINCT FROM OLD."displayName" THEN
     IF EXISTS (SELECT 1 FROM "Membership" m WHERE m."userId" = OLD.id) THEN
       PERFORM pg_notify(''ic_cache'', ''G:'' || e."groupId") FROM "Membership" m JOIN "Entity" e ON e.id = m."entityId" WHERE m."userId" = OLD.id\x3B
@@ -65,24 +63,11 @@ END
 CREATE TRIGGER ic_cache_user_changed AFTER UPDATE OR DELETE ON "User"
   FOR EACH ROW EXECUTE FUNCTION ic_cache_user_changed();
 
-CREATE FUNCTION ic_cache_membership_changed() RETURNS trigger LANGUAGE plpgsql AS E'
-BEGIN
-  IF TG_OP <> ''INSERT'' THEN PERFORM pg_notify(''ic_cache'', ''a:'' || OLD."userId")\x3B END IF\x3B
-  IF TG_OP <> ''DELETE'' THEN PERFORM pg_notify(''ic_cache'', ''a:'' || NEW."userId")\x3B END IF\x3B
-  RETURN NULL\x3B
-END
-';
-
-CREATE TRIGGER ic_cache_membership_changed AFTER INSERT OR UPDATE OR DELETE ON "Membership"
-  FOR EACH ROW EXECUTE FUNCTION ic_cache_membership_changed();
-
--- An entity's code and group are part of its members' acting user, its name and code are
--- shown in its group's inboxes.
+-- An entity's name and code are shown in its group's inboxes.
 CREATE FUNCTION ic_cache_entity_changed() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
   PERFORM pg_notify(''ic_cache'', ''G:'' || OLD."groupId")\x3B
   IF TG_OP = ''UPDATE'' THEN PERFORM pg_notify(''ic_cache'', ''G:'' || NEW."groupId")\x3B END IF\x3B
-  PERFORM pg_notify(''ic_cache'', ''a:'' || m."userId") FROM "Membership" m WHERE m."entityId" = OLD.id\x3B
   RETURN NULL\x3B
 END
 ';

@@ -66,7 +66,7 @@ interface Entry<V> {
 
 interface Loading<V> {
   mark: number;
-  promise: Promise<V | undefined>;
+  promise: Promise<V>;
 }
 
 export interface ReadCacheOptions<V> {
@@ -83,7 +83,6 @@ export class ReadCache<V extends object | string> {
   private readonly lru: LRUCache<string, Entry<V>> | null;
   private readonly loading = new Map<string, Loading<V>>();
   private readonly ttlMs: number;
-  readonly counts: Record<CacheState, number> = { hit: 0, shared: 0, miss: 0 };
 
   constructor(
     private readonly invalidations: Invalidations,
@@ -100,19 +99,17 @@ export class ReadCache<V extends object | string> {
   }
 
   /**
-   * The value under `key`, from the cache when fresh, else from `load()` (undefined: there
-   * is none, and that is not cached); `keys(value)` are the invalidation keys the value
-   * depends on. `bypass` reads through (and refreshes).
+   * The value under `key`, from the cache when fresh, else from `load()`; `keys(value)` are
+   * the invalidation keys the value depends on. `bypass` reads through (and refreshes).
    *
    * Requests that miss together share one read (when none of its keys changed since it
    * began). An entry past its TTL but not invalidated is still served, up to twice the TTL,
    * while one request reads it again: expiry never sends every request to the database
    * at once.
    */
-  async get<L extends V | undefined>(key: string, load: () => Promise<L>, keys: (value: V) => readonly string[], bypass = false): Promise<{ value: L; state: CacheState }> {
+  async get(key: string, load: () => Promise<V>, keys: (value: V) => readonly string[], bypass = false): Promise<{ value: V; state: CacheState }> {
     const lru = this.lru;
     if (!lru) {
-      this.counts.miss += 1;
       return { value: await load(), state: 'miss' };
     }
     const inv = this.invalidations;
@@ -121,20 +118,17 @@ export class ReadCache<V extends object | string> {
       if (e && inv.fresh(e.mark, e.keys)) {
         const age = Date.now() - e.at;
         if (age <= this.ttlMs || (age <= 2 * this.ttlMs && this.loading.has(key))) {
-          this.counts.hit += 1;
-          return { value: e.value as L, state: 'hit' };
+          return { value: e.value, state: 'hit' };
         }
       }
       const pending = this.loading.get(key);
       if (pending) {
         const value = await pending.promise;
-        if (value !== undefined && inv.fresh(pending.mark, keys(value))) {
-          this.counts.shared += 1;
-          return { value: value as L, state: 'shared' };
+        if (inv.fresh(pending.mark, keys(value))) {
+          return { value, state: 'shared' };
         }
       }
     }
-    this.counts.miss += 1;
     const mark = inv.mark();
     const at = Date.now();
     const promise = load();
@@ -142,14 +136,12 @@ export class ReadCache<V extends object | string> {
     this.loading.set(key, mine);
     try {
       const value = await promise;
-      if (value !== undefined) {
-        const entry: Entry<V> = { value, keys: keys(value), mark, at };
-        // Not stored when a change it depends on was heard while it was read.
-        if (inv.fresh(mark, entry.keys)) {
-          const held = lru.get(key);
-          if (!held || held.mark <= mark) lru.set(key, entry);
-        } else lru.delete(key);
-      }
+      const entry: Entry<V> = { value, keys: keys(value), mark, at };
+      // Not stored when a change it depends on was heard while it was read.
+      if (inv.fresh(mark, entry.keys)) {
+        const held = lru.get(key);
+        if (!held || held.mark <= mark) lru.set(key, entry);
+      } else lru.delete(key);
       return { value, state: 'miss' };
     } finally {
       if (this.loading.get(key) === mine) this.loading.delete(key);

@@ -112,10 +112,8 @@ describe('ReadCache', () => {
     expect((await c.get('k', async () => 'x', () => ['u:1'])).value).toBe('after');
   });
 
-  it('does not cache "none", and stays within its byte budget', async () => {
+  it('stays within its byte budget', async () => {
     const { c } = cache(60_000, 1000);
-    expect(await c.get<string | undefined>('none', async () => undefined, () => [])).toEqual({ value: undefined, state: 'miss' });
-    expect(c.size).toBe(0);
     for (let i = 0; i < 50; i++) await c.get(`big${i}`, async () => 'x'.repeat(100), () => []);
     expect(c.size).toBeGreaterThan(0);
     expect(c.size).toBeLessThan(10);

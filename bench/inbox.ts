@@ -1,8 +1,8 @@
 // 2. Inbox under load: INBOX_TASKS open tasks (default 100,000) in the database, spread
 // over the demo users, inserted with SQL; GET /api/tasks for random users at
 // INBOX_CONNECTIONS concurrent connections (default 50) with autocannon: req/s, p50/p99.
-// Three runs of the API: as it is (the read caches on: api/read-cache.ts), reading through
-// them (`Cache-Control: no-cache` on every request: the statement on every request), and
+// Three runs of the API: as it is (its read cache on: api/read-cache.ts), reading through
+// it (`Cache-Control: no-cache` on every request: the statement on every request), and
 // as it is while INBOX_CHURN_PER_S tasks change every second (each change its own
 // transaction, so its invalidation reaches the cache). Baseline: a bare Fastify route on
 // the same machine, same autocannon settings. Prints the plan (EXPLAIN ANALYZE) of the one
@@ -241,7 +241,7 @@ export async function run(): Promise<BenchResult> {
       }
     }
 
-    // Warm up, then measure: the API as it is, reading through its caches, as it is while
+    // Warm up, then measure: the API as it is, reading through its cache, as it is while
     // tasks change; then the bare route with the same settings.
     await cannon(base, tokens, CONN, 3);
     const cpu0 = cpuByKind(stack.pid);
@@ -297,7 +297,7 @@ export async function run(): Promise<BenchResult> {
         'cache hits': hitRate(api),
         'requests / errors (non-2xx, timeouts), all three runs': `${api.result.requests.total + through.result.requests.total + churned.result.requests.total} / ${errors}`,
         'CPU ms per request, by process (autocannon runs in the bench process)': perRequest,
-        'read through the caches (Cache-Control: no-cache)': line(through),
+        'read through the cache (Cache-Control: no-cache)': line(through),
         'read through: CPU ms per request, by process': perRequestThrough,
         [`while ${round(churnRate, 1)} tasks change per second`]: line(churned),
         'EXPLAIN ANALYZE execution (ms)': Object.entries(queryMs).map(([k, v]) => `${k} ${v}`).join(', '),

@@ -10,7 +10,7 @@
 // live event that makes the web inbox reload it.
 //
 // `up` is true only while LISTEN holds: notifications sent while the connection is down are
-// lost, so the caches serve nothing then, and drop everything when it comes back.
+// lost, so the inbox cache serves nothing then, and drops everything when it comes back.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Client as PgClient } from 'pg';

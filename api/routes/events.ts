@@ -6,7 +6,7 @@
 // `pg_notify('ic_events', '{"type":"task","transferId":…}')` in the transaction that
 // writes tasks (activities/index.ts), so the event exists only if the change committed.
 // The API's change feed (plugins/change-feed.ts: one LISTEN connection per process, which
-// also invalidates the read caches first) hands every event to this plugin, which fans it
+// also invalidates the inbox cache first) hands every event to this plugin, which fans it
 // out to the connected streams of users who may see the transfer (the scope of GET
 // /api/transfers: parties' members, HQ of the group). Events carry only ids and a type;
 // the inbox then reloads GET /api/tasks, which is scoped per user. A comment line every

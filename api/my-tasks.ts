@@ -128,7 +128,7 @@ export function inboxKeys(actor: Actor): string[] {
   ];
 }
 
-/** A cached inbox body: the user, the page, and what decides its ways (a changed membership is another entry). */
-export function inboxCacheKey(actor: Actor, page: number, pageSize: number): string {
-  return `${inboxKeys(actor).join(',')}|${page}|${pageSize}`;
+/** A cached inbox body: its invalidation keys (the user and their ways: a changed membership is another entry) and the page. */
+export function inboxCacheKey(keys: readonly string[], page: number, pageSize: number): string {
+  return `${keys.join(',')}|${page}|${pageSize}`;
 }

@@ -99,15 +99,15 @@ export class ReadCache<V extends object | string> {
   }
 
   /**
-   * The value under `key`, from the cache when fresh, else from `load()`; `keys(value)` are
-   * the invalidation keys the value depends on. `bypass` reads through (and refreshes).
+   * The value under `key`, from the cache when fresh, else from `load()`; `keys` are the
+   * invalidation keys the value depends on. `bypass` reads through (and refreshes).
    *
    * Requests that miss together share one read (when none of its keys changed since it
    * began). An entry past its TTL but not invalidated is still served, up to twice the TTL,
    * while one request reads it again: expiry never sends every request to the database
    * at once.
    */
-  async get(key: string, load: () => Promise<V>, keys: (value: V) => readonly string[], bypass = false): Promise<{ value: V; state: CacheState }> {
+  async get(key: string, keys: readonly string[], load: () => Promise<V>, bypass = false): Promise<{ value: V; state: CacheState }> {
     const lru = this.lru;
     if (!lru) {
       return { value: await load(), state: 'miss' };
@@ -124,7 +124,7 @@ export class ReadCache<V extends object | string> {
       const pending = this.loading.get(key);
       if (pending) {
         const value = await pending.promise;
-        if (inv.fresh(pending.mark, keys(value))) {
+        if (inv.fresh(pending.mark, keys)) {
           return { value, state: 'shared' };
         }
       }
@@ -136,11 +136,10 @@ export class ReadCache<V extends object | string> {
     this.loading.set(key, mine);
     try {
       const value = await promise;
-      const entry: Entry<V> = { value, keys: keys(value), mark, at };
       // Not stored when a change it depends on was heard while it was read.
-      if (inv.fresh(mark, entry.keys)) {
+      if (inv.fresh(mark, keys)) {
         const held = lru.get(key);
-        if (!held || held.mark <= mark) lru.set(key, entry);
+        if (!held || held.mark <= mark) lru.set(key, { value, keys, mark, at });
       } else lru.delete(key);
       return { value, state: 'miss' };
     } finally {

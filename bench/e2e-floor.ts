@@ -28,7 +28,7 @@ export async function run(): Promise<BenchResult> {
     const worker = await startBareWorker(stack.temporalAddress, createFloorActivities(db));
     const tag = crypto.randomBytes(3).toString('hex');
     type Phase = { rate: number; cpu: string; p50: number; p95: number };
-    const measure = async (name: string, one: (i: number) => Promise<void>): Promise<Phase> => {
+    const measure = async (one: (i: number) => Promise<void>): Promise<Phase> => {
       const latency: number[] = [];
       const cpu0 = cpuByKind(stack.pid);
       const t0 = Date.now();
@@ -42,13 +42,13 @@ export async function run(): Promise<BenchResult> {
       return { rate: N / s, cpu: cpuPerItem(cpuDelta(cpu0, cpuByKind(stack.pid)), N), p50: l.p50, p95: l.p95 };
     };
     try {
-      const bare = await measure('bare', async (i) => {
+      const bare = await measure(async (i) => {
         const h = await temporal.workflow.start(bareUpdateWorkflow, { taskQueue: worker.taskQueue, workflowId: `bench-floor-bare-${tag}-${i}` });
         await h.executeUpdate(bareUpdate, { args: [`ok-${i}`] });
         await h.result();
       });
       const floor = (decisionLocal: boolean) =>
-        measure(decisionLocal ? 'floor-local' : 'floor', async (i) => {
+        measure(async (i) => {
           const id = `${tag}-${decisionLocal ? 'l' : 'a'}-${i}`;
           const h = await temporal.workflow.start(floorWorkflow, { taskQueue: worker.taskQueue, workflowId: `bench-floor-${id}`, args: [id, decisionLocal] });
           await h.executeUpdate(floorConfirm, { args: [`ok-${i}`] });

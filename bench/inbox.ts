@@ -120,7 +120,7 @@ export async function explain(url: string, q: Captured): Promise<{ text: string;
 
 interface Cannon {
   result: autocannon.Result;
-  /** Responses by their x-cache header (hit, miss, none). */
+  /** Responses by their x-cache header (hit, shared, miss; none from the bare route). */
   cache: Record<string, number>;
 }
 
@@ -157,7 +157,7 @@ function churn(url: string, perSecond: number): { stop(): Promise<number> } {
   const loop = (async () => {
     const ids = (await db.query<{ id: string }>(`SELECT id FROM "Task" WHERE status = 'OPEN' ORDER BY random() LIMIT 2000`)).rows.map((r) => r.id);
     const t0 = Date.now();
-    while (running && perSecond > 0) {
+    while (running) {
       const id = ids[changed % ids.length];
       await db.query(`UPDATE "Task" SET "dueAt" = "dueAt" + interval '1 millisecond', "updatedAt" = now() WHERE id = $1`, [id]);
       changed += 1;

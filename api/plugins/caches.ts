@@ -5,7 +5,6 @@ import fp from 'fastify-plugin';
 import { Invalidations, ReadCache } from '../read-cache';
 
 export interface Caches {
-  invalidations: Invalidations;
   /** GET /api/tasks bodies (UTF-8, ready to send) by user and page; keys u:, e:, g:, G: (api/my-tasks.ts inboxKeys). */
   inboxes: ReadCache<Buffer>;
 }
@@ -23,7 +22,6 @@ export default fp(
     const maxBytes = (config.READ_CACHE_MB ?? 64) * 1024 * 1024;
     const invalidations = new Invalidations();
     const c: Caches = {
-      invalidations,
       inboxes: new ReadCache<Buffer>(invalidations, { ttlMs, maxBytes, sizeOf: (body) => body.length }),
     };
     fastify.decorate('caches', c);

@@ -16,7 +16,6 @@ import type { AuthUser } from '../plugins/auth';
 import { errors } from '../schemas';
 import { Type } from '@sinclair/typebox';
 
-export const EVENTS_CHANNEL = 'ic_events';
 const HEARTBEAT_MS = 25_000;
 
 interface Stream {
@@ -56,7 +55,7 @@ const events: FastifyPluginAsync = async (fastify) => {
     }
   }
 
-  fastify.changeFeed.on(EVENTS_CHANNEL, (payload) => void fanOut(payload).catch((err) => fastify.log.warn({ err }, 'live event not delivered')));
+  fastify.changeFeed.on('ic_events', (payload) => void fanOut(payload).catch((err) => fastify.log.warn({ err }, 'live event not delivered')));
 
   const heartbeat = setInterval(() => streams.forEach((s) => write(s, ': ping\n\n')), HEARTBEAT_MS);
   heartbeat.unref();

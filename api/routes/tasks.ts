@@ -48,10 +48,11 @@ const tasks: FastifyPluginAsync = async (fastify) => {
       // PostgreSQL builds the body (api/my-tasks.ts); tests check it against this schema.
       // From the inboxes cache while none of the ways a task reaches this user has changed
       // (api/read-cache.ts); `Cache-Control: no-cache` reads through.
+      const keys = inboxKeys(actor);
       const { value: body, state } = await fastify.caches.inboxes.get(
-        inboxCacheKey(actor, page, pageSize),
+        inboxCacheKey(keys, page, pageSize),
+        keys,
         async () => Buffer.from(await myTasksBody(prisma, actor, page, pageSize)),
-        () => inboxKeys(actor),
         /no-cache/i.test(request.headers['cache-control'] ?? ''),
       );
       // Already JSON, encoded once: Fastify sends a Buffer as it is (no serializer runs).

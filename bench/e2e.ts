@@ -19,7 +19,7 @@ const PAIRS = [
 export async function run(): Promise<BenchResult> {
   const N = intEnv('E2E_TRANSFERS', 2000);
   const C = intEnv('E2E_CLIENTS', 20);
-  const LIGHT_N = intEnv('E2E_LIGHT_TRANSFERS', 200);
+  const LIGHT_N = intEnv('E2E_LIGHT_TRANSFERS', 200, 0);
   const LIGHT_C = intEnv('E2E_LIGHT_CLIENTS', 2);
   const startedAt = new Date().toISOString();
   const t00 = Date.now();

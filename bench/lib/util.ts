@@ -5,12 +5,12 @@ import path from 'node:path';
 import { Client as PgClient, Pool as PgPool } from 'pg';
 import { ROOT } from './stack';
 
-/** A positive integer size from the environment (BENCH sizes), else the default. */
-export function intEnv(name: string, dflt: number): number {
+/** An integer size from the environment (BENCH sizes), else the default; at least `min` (1 unless a size may be 0, "skip"). */
+export function intEnv(name: string, dflt: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return dflt;
   const v = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
   return v;
 }
 

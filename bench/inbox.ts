@@ -10,11 +10,11 @@
 // an accountant and for HQ finance.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { myTasksSql } from '../api/my-tasks';
 import { createPrisma, type PrismaClient } from '../prisma/client';
-import { withStack, ROOT } from './lib/stack';
+import { withStack } from './lib/stack';
+import { startHelperServer } from './lib/helper-server';
 import { cpuByKind, cpuDelta, cpuPerItem } from './lib/cpu';
 import { call, intEnv, login, pgPool, round, sleep, sql, type BenchResult } from './lib/util';
 
@@ -181,30 +181,6 @@ const hitRate = (c: Cannon) => {
   return total ? `${round((100 * hits) / total, 1)} % (${hits} of ${total})` : 'n/a';
 };
 
-async function startBareServer(bodyFile: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'lib', 'bare-server.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, BARE_BODY_FILE: bodyFile },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(Number(out.trim()));
-    });
-    child.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (child.exitCode !== null) return r();
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 export async function run(): Promise<BenchResult> {
   const N = intEnv('INBOX_TASKS', 100_000);
@@ -263,7 +239,7 @@ export async function run(): Promise<BenchResult> {
     const churnRate = changed / ((Date.now() - c0) / 1000);
     const bodyFile = path.join(stack.dir, 'bare-body.json');
     fs.writeFileSync(bodyFile, sampleBody);
-    const bare = await startBareServer(bodyFile);
+    const bare = await startHelperServer('bare-server.ts', { BARE_BODY_FILE: bodyFile });
     let baseline: Cannon;
     try {
       await cannon(bare.url, tokens, CONN, 3);

@@ -35,6 +35,8 @@ function kind(cmd: string): string {
   if (/\btemporal\b.*server/.test(cmd)) return 'Temporal dev server';
   if (/postgres/.test(cmd)) return 'PostgreSQL';
   if (cmd.includes('bench/index.ts')) return 'bench clients + bare worker (node)';
+  if (cmd.includes('floor-http-server.ts')) return 'floor HTTP server (node)';
+  if (cmd.includes('bare-server.ts')) return 'bare Fastify (node)';
   return 'other';
 }
 
@@ -43,7 +45,7 @@ export function processCpuS(pid: number): number {
   return readProc(pid)?.cpuS ?? 0;
 }
 
-/** CPU seconds so far by kind, over the tree under `root` and this process. */
+/** CPU seconds so far by kind, over the tree under `root`, this process and its own helper processes. */
 export function cpuByKind(root: number): Record<string, number> {
   const all: Proc[] = [];
   for (const d of fs.readdirSync('/proc')) {
@@ -58,7 +60,7 @@ export function cpuByKind(root: number): Record<string, number> {
   };
   const out: Record<string, number> = {};
   for (const p of all) {
-    if (!(inTree(p) || p.pid === process.pid)) continue;
+    if (!(inTree(p) || p.pid === process.pid || p.ppid === process.pid)) continue;
     const k = kind(p.cmd);
     // A PostgreSQL backend that exits adds its time to the postmaster's cutime.
     out[k] = (out[k] ?? 0) + p.cpuS + (k === 'PostgreSQL' ? p.childrenDoneS : 0);

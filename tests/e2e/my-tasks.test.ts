@@ -10,7 +10,7 @@ import { http, login } from '../helpers/http';
 import { createFixture, insertTransfer, PASSWORD, testPrisma, type Fixture } from '../helpers/fixtures';
 import { canAct } from '../../workflows/rules';
 import { MyTasksResponse } from '../../api/routes/tasks';
-import { pgPoolOf } from '../../prisma/client';
+import { createPrisma, pgPoolOf } from '../../prisma/client';
 
 type TaskSetup = {
   assigneeId?: string | null;
@@ -152,9 +152,20 @@ describe('GET /api/tasks', () => {
     expect(r.body.items[1]).toMatchObject({ overdue: false, delegatedTo: { id: fx.users.receiverSup.id }, transfer: { overdue: false, amount: '7', quantity: '10' } });
   });
 
-  it('runs on connections that plan its named statement once (plan_cache_mode), and pgPoolOf() refuses a client it did not make', async () => {
-    const { rows } = await pgPoolOf(testPrisma()).query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
-    expect(rows).toEqual([{ plan_cache_mode: 'force_generic_plan' }]);
+  it('runs on connections that plan its named statement once (plan_cache_mode), beside Prisma preparing each of its statements once per connection', async () => {
+    const prisma = createPrisma(process.env.TEST_DATABASE_URL!, { max: 1 }); // one connection each: the queries below see the session that ran the statements
+    try {
+      const fx = await createFixture();
+      for (let i = 0; i < 2; i++) expect((await prisma.user.findUniqueOrThrow({ where: { id: fx.users.receiverAcc.id } })).id).toBe(fx.users.receiverAcc.id);
+      const prepared = await prisma.$queryRaw<Array<{ name: string }>>`SELECT name FROM pg_prepared_statements WHERE name LIKE 'prisma\_%' AND statement LIKE '%FROM "public"."User"%'`;
+      expect(prepared.length).toBeGreaterThanOrEqual(1);
+      // Prisma's statements are planned as PostgreSQL plans any prepared statement ...
+      expect(await prisma.$queryRaw`SELECT current_setting('plan_cache_mode') AS mode`).toEqual([{ mode: 'auto' }]);
+      // ... the hand-written ones (pgPoolOf) once per connection.
+      expect((await pgPoolOf(prisma).query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows).toEqual([{ plan_cache_mode: 'force_generic_plan' }]);
+    } finally {
+      await prisma.$disconnect();
+    }
     expect(() => pgPoolOf({} as never)).toThrow('this PrismaClient was not made by createPrisma()');
   });
 

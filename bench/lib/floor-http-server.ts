@@ -22,9 +22,9 @@ async function main(): Promise<void> {
   app.addHook('onRequest', async (request) => {
     await request.jwtVerify();
   });
-  app.post<{ Body: { id: string } }>('/floor', async (request, reply) => {
-    const { id } = request.body;
-    await temporal.workflow.start<typeof floorWorkflow>('floorWorkflow', { taskQueue, workflowId: `bench-floor-${id}`, args: [id, false] });
+  app.post<{ Body: { id: string; decisionLocal: boolean } }>('/floor', async (request, reply) => {
+    const { id, decisionLocal } = request.body;
+    await temporal.workflow.start<typeof floorWorkflow>('floorWorkflow', { taskQueue, workflowId: `bench-floor-${id}`, args: [id, decisionLocal] });
     return reply.code(201).send({ id });
   });
   app.post<{ Params: { id: string }; Body: { value: string } }>('/floor/:id/confirm', async (request) => {

@@ -113,7 +113,7 @@ export async function run(): Promise<BenchResult> {
           ...Object.fromEntries(
             ([['an activity', httpActivity], ['a local activity', httpLocal]] as const).flatMap(([how, p]) => [
               [`through the least an HTTP API can be (e2e’s clients: create, row seen, confirm, GET until CONFIRMED), decision by ${how}`, line(p)],
-              [`  … its confirm → CONFIRMED visible p50/p95/p99 (ms)`, `${round(p.visible.p50)} / ${round(p.visible.p95)} / ${round(p.visible.p99)}`],
+              [`through HTTP, decision by ${how}: confirm → CONFIRMED visible p50/p95/p99 (ms)`, `${round(p.visible.p50)} / ${round(p.visible.p95)} / ${round(p.visible.p99)}`],
             ]),
           ),
           'rows CONFIRMED (must be 4 × workflows)': n,

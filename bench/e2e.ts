@@ -125,8 +125,8 @@ export async function run(): Promise<BenchResult> {
     }, 300_000, 100);
     const realS = (Date.now() - t0) / 1000;
     const cpu = cpuDelta(cpu0, cpuByKind(stack.pid));
-    // The same path at light load: what a user waits for when the machine is not saturated.
     const bareAfter = await measureBare('after');
+    // The same path at light load: what a user waits for when the machine is not saturated.
     const light = LIGHT_N > 0 ? summary((await runTransfers(LIGHT_N, LIGHT_C, `E2E-${tag}-light-`)).confirmLatency) : null;
     await db.end();
     const rate = N / realS;

@@ -62,9 +62,11 @@ export function createPrisma(connectionString: string, opts: { max?: number } = 
     return hand;
   });
   const disconnect = prisma.$disconnect.bind(prisma);
+  let handEnded: Promise<void> | undefined;
   prisma.$disconnect = async () => {
     await disconnect();
-    await hand?.end();
+    handEnded ??= hand?.end();
+    await handEnded;
   };
   return prisma;
 }

@@ -59,6 +59,10 @@ export function createPrisma(connectionString: string, opts: { max?: number } = 
         await client.query('SET plan_cache_mode = force_generic_plan');
       },
     });
+    // An idle connection the server ends (a restart, a shutdown) is dropped from the pool and
+    // the next query connects anew, as Prisma's adapter does for its own pool; unhandled,
+    // pg's 'error' event would end the process.
+    hand.on('error', () => undefined);
     return hand;
   });
   const disconnect = prisma.$disconnect.bind(prisma);

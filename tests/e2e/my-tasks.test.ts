@@ -163,6 +163,11 @@ describe('GET /api/tasks', () => {
       expect(await prisma.$queryRaw`SELECT current_setting('plan_cache_mode') AS mode`).toEqual([{ mode: 'auto' }]);
       // ... the hand-written ones (pgPoolOf) once per connection.
       expect((await pgPoolOf(prisma).query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows).toEqual([{ plan_cache_mode: 'force_generic_plan' }]);
+      // The server ending an idle connection of that pool (a restart) costs nothing but a reconnect.
+      const [{ pid }] = (await pgPoolOf(prisma).query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      await testPrisma().$queryRaw`SELECT pg_terminate_backend(${pid}::int)`;
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await pgPoolOf(prisma).query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid).not.toBe(pid);
     } finally {
       await prisma.$disconnect();
     }

@@ -6,7 +6,6 @@ import { ROOT } from './stack';
 
 export interface HelperServer {
   url: string;
-  pid: number;
   stop(): Promise<void>;
 }
 
@@ -27,7 +26,6 @@ export async function startHelperServer(script: string, env: NodeJS.ProcessEnv):
   });
   return {
     url: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
     stop: () =>
       new Promise<void>((r) => {
         if (child.exitCode !== null) return r();

@@ -68,6 +68,19 @@ async function openTask(fx: Fixture, data: { candidateEntityId?: string; candida
   return { taskId: id, transferId: t.id };
 }
 
+/**
+ * openTask, then waits until the server has heard the key the new task's insert sends: the
+ * notifications of every earlier change (the fixture's rows) arrive before it, so a read
+ * made after this is not dropped for a change that committed before it.
+ */
+async function openTaskHeard(s: Server, fx: Fixture, data: Parameters<typeof openTask>[1]) {
+  const m = s.mark();
+  const task = await openTask(fx, data);
+  const key = data.assigneeId ? `u:${data.assigneeId}` : data.candidateGroupRole ? `g:${fx.groupId}:${data.candidateGroupRole}` : `e:${data.candidateEntityId}:${data.candidateRole}`;
+  await s.heard(key, m);
+  return task;
+}
+
 describe('the inbox read cache', () => {
   let s: Server;
   beforeAll(async () => {
@@ -80,7 +93,7 @@ describe('the inbox read cache', () => {
   it('serves a repeated inbox from memory, and a changed task, transfer or assignment at once', async () => {
     const fx = await createFixture();
     const acc = fx.users.receiverAcc.id;
-    const first = await openTask(fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
+    const first = await openTaskHeard(s, fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
     const a = await s.inbox(acc);
     expect(a.cache).toBe('miss');
     expect(a.items.map((i) => i.id)).toEqual([first.taskId]);
@@ -108,7 +121,7 @@ describe('the inbox read cache', () => {
     await until(async () => (await s.inbox(acc)).items.every((i) => i.id !== second.taskId), 10_000, 5);
 
     // Assigned by name to the user (key u:<user>), then delegated away to a colleague.
-    const named = await openTask(fx, { assigneeId: fx.users.receiverSup.id });
+    const named = await openTaskHeard(s, fx, { assigneeId: fx.users.receiverSup.id });
     const sup = await s.inbox(fx.users.receiverSup.id);
     expect(sup.items.map((i) => i.id)).toContain(named.taskId);
     const acc2 = fx.users.receiverAcc2.id;
@@ -142,7 +155,7 @@ describe('the inbox read cache', () => {
   it('sees a changed membership, a disabled user and a renamed user or entity at once', async () => {
     const fx = await createFixture();
     const sup = fx.users.receiverSup.id;
-    const task = await openTask(fx, { candidateEntityId: fx.receiver.id, candidateRole: 'SUPERVISOR' });
+    const task = await openTaskHeard(s, fx, { candidateEntityId: fx.receiver.id, candidateRole: 'SUPERVISOR' });
     expect((await s.inbox(sup)).items.map((i) => i.id)).toEqual([task.taskId]);
     expect((await s.inbox(sup)).cache).toBe('hit');
 
@@ -155,7 +168,7 @@ describe('the inbox read cache', () => {
 
     // A display name shown in items changes: the group's entries go (G:<group>).
     const acc = fx.users.receiverAcc.id;
-    await openTask(fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
+    await openTaskHeard(s, fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
     await s.inbox(acc);
     expect((await s.inbox(acc)).cache).toBe('hit');
     let m = s.mark();
@@ -179,7 +192,7 @@ describe('the inbox read cache', () => {
   it("invalidates the actor's own inbox when they act, whatever the notification's timing", async () => {
     const fx = await createFixture();
     const acc = fx.users.receiverAcc.id;
-    await openTask(fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
+    await openTaskHeard(s, fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
     await s.inbox(acc);
     expect((await s.inbox(acc)).cache).toBe('hit');
     // Any request that may change something (here one that fails) ends the actor's entries.
@@ -195,7 +208,7 @@ describe('the inbox read cache', () => {
   it('serves nothing while the change feed is down, and nothing from before the gap once it is back', async () => {
     const fx = await createFixture();
     const acc = fx.users.receiverAcc.id;
-    const task = await openTask(fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
+    const task = await openTaskHeard(s, fx, { candidateEntityId: fx.receiver.id, candidateRole: 'ACCOUNTANT' });
     await s.inbox(acc);
     expect((await s.inbox(acc)).cache).toBe('hit');
     // Cut the feed's connection (as a database restart would).

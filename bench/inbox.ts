@@ -181,7 +181,6 @@ const hitRate = (c: Cannon) => {
   return total ? `${round((100 * hits) / total, 1)} % (${hits} of ${total})` : 'n/a';
 };
 
-
 export async function run(): Promise<BenchResult> {
   const N = intEnv('INBOX_TASKS', 100_000);
   const CONN = intEnv('INBOX_CONNECTIONS', 50);
